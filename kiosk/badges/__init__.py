@@ -1,0 +1,1 @@
+"""Badges: PDF rendering (render, layouts, fonts) and printing through CUPS (printing)."""
