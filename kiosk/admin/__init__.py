@@ -1,0 +1,1 @@
+"""Organizer pages: events, tags, attendees, import and export."""

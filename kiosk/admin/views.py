@@ -1,0 +1,246 @@
+"""Organizer pages: events and their tags, attendees (search, edit, erase), CSV import and export."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from ..attendees import csv_export, csv_import
+from ..attendees.service import (SHAREABLE, create_attendee, erase_attendee, get_attendee, search_attendees,
+                                 set_cards, update_attendee)
+from ..db import db
+from ..errors import DomainError
+from ..events.service import create_event, get_event, update_event
+from ..models import Attendee, CardKind, Event
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PAGE_SIZE = 50
+EVENT_FIELDS = ("name", "slug", "venue", "timezone", "starts_at", "ends_at", "public_url", "round_minutes",
+                "meeting_points", "tags")
+ATTENDEE_FIELDS = ("first_name", "last_name", "email", "phone", "company", "title", "pronouns", "ticket_ref",
+                   "ticket_type")
+
+
+@bp.before_request
+@login_required
+def _organizers_only():
+    """Every admin page needs an organizer login."""
+
+
+def _form(keys) -> dict:
+    return {k: request.form.get(k, "") for k in keys if k in request.form}
+
+
+def _cards_from_form(kind: str) -> list[dict]:
+    texts = request.form.getlist(f"{kind}_text")
+    tags = request.form.getlist(f"{kind}_tags")
+    return [{"text": t, "tags": [x for x in (tags[i] if i < len(tags) else "").split(",") if x.strip()]}
+            for i, t in enumerate(texts)]
+
+
+@bp.get("/")
+def home():
+    """The organizer's start page: all events with their counts."""
+    session = db.session
+    counts = dict(session.execute(select(Attendee.event_id, func.count(Attendee.id))
+                                  .where(Attendee.erased_at.is_(None)).group_by(Attendee.event_id)).all())
+    here = dict(session.execute(select(Attendee.event_id, func.count(Attendee.id))
+                                .where(Attendee.checked_in_at.is_not(None)).group_by(Attendee.event_id)).all())
+    events = session.scalars(select(Event).order_by(Event.starts_at.desc().nulls_last(), Event.id.desc())).all()
+    return render_template("admin/home.html", events=events, counts=counts, here=here)
+
+
+@bp.route("/events/new", methods=["GET", "POST"])
+def event_new():
+    """Create an event."""
+    values = _form(EVENT_FIELDS)
+    if request.method == "POST":
+        session = db.session
+        try:
+            fields = dict(values)
+            event = create_event(session, name=fields.pop("name", ""), slug=fields.pop("slug", "") or None,
+                                 **fields)
+            session.commit()
+        except DomainError as exc:
+            session.rollback()
+            return render_template("admin/event_form.html", event=None, values=values, error=exc), exc.status
+        flash(f"Event “{event.name}” created.", "success")
+        return redirect(url_for("admin.event", slug=event.slug))
+    return render_template("admin/event_form.html", event=None, values=values, error=None)
+
+
+@bp.get("/events/<slug>")
+def event(slug: str):
+    """An event's overview."""
+    session = db.session
+    event = get_event(session, slug)
+    stats = {
+        "attendees": session.scalar(select(func.count(Attendee.id)).where(
+            Attendee.event_id == event.id, Attendee.erased_at.is_(None))) or 0,
+        "checked_in": session.scalar(select(func.count(Attendee.id)).where(
+            Attendee.event_id == event.id, Attendee.checked_in_at.is_not(None))) or 0,
+    }
+    return render_template("admin/event.html", event=event, stats=stats)
+
+
+@bp.route("/events/<slug>/edit", methods=["GET", "POST"])
+def event_edit(slug: str):
+    """Edit an event's details and tag taxonomy."""
+    session = db.session
+    event = get_event(session, slug)
+    if request.method == "POST":
+        values = _form(EVENT_FIELDS)
+        values.pop("slug", None)  # URLs printed on badges and screens depend on it
+        try:
+            update_event(session, event, **values)
+            session.commit()
+        except DomainError as exc:
+            session.rollback()
+            return render_template("admin/event_form.html", event=event, values=values, error=exc), exc.status
+        flash("Event saved.", "success")
+        return redirect(url_for("admin.event", slug=event.slug))
+    values = {"name": event.name, "venue": event.venue, "timezone": event.timezone,
+              "starts_at": event.starts_at.strftime("%Y-%m-%dT%H:%M") if event.starts_at else "",
+              "ends_at": event.ends_at.strftime("%Y-%m-%dT%H:%M") if event.ends_at else "",
+              "public_url": event.public_url or "", "round_minutes": event.round_minutes,
+              "meeting_points": "\n".join(event.meeting_points or []),
+              "tags": "\n".join(t.label for t in event.tags)}
+    return render_template("admin/event_form.html", event=event, values=values, error=None)
+
+
+@bp.get("/events/<slug>/attendees")
+def attendees(slug: str):
+    """Search and list an event's attendees."""
+    session = db.session
+    event = get_event(session, slug)
+    query = request.args.get("q", "")[:100]
+    page = max(1, request.args.get("page", 1, type=int))
+    rows, total = search_attendees(session, event, query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render_template("admin/attendees.html", event=event, attendees=rows, total=total, query=query,
+                           page=page, pages=max(1, -(-total // PAGE_SIZE)))
+
+
+def _attendee_form(event: Event, attendee: Attendee | None, values: dict, error=None, status: int = 200):
+    return render_template("admin/attendee_form.html", event=event, attendee=attendee, values=values,
+                           error=error, shareable=SHAREABLE, tags=[t.label for t in event.tags]), status
+
+
+def _attendee_values(attendee: Attendee) -> dict:
+    values = {k: getattr(attendee, k) or "" for k in ATTENDEE_FIELDS}
+    values["consent_screen"] = attendee.consent_screen
+    values["consent_share"] = attendee.consent_share or []
+    for kind in CardKind:
+        values[kind.value] = [{"text": c.text, "tags": c.tags or []} for c in attendee.cards_of(kind)]
+    return values
+
+
+def _posted_attendee_values() -> dict:
+    values = _form(ATTENDEE_FIELDS)
+    values["consent_screen"] = bool(request.form.get("consent_screen"))
+    values["consent_share"] = request.form.getlist("consent_share")
+    for kind in CardKind:
+        values[kind.value] = _cards_from_form(kind.value)
+    return values
+
+
+def _save_attendee(session, event: Event, attendee: Attendee | None, values: dict) -> Attendee:
+    fields = {k: v for k, v in values.items() if k not in ("offer", "need")}
+    if attendee is None:
+        attendee = create_attendee(session, event, source="admin", **fields)
+    else:
+        update_attendee(session, attendee, **fields)
+    tags = [t.label for t in event.tags]
+    for kind in CardKind:
+        set_cards(session, attendee, kind, values[kind.value], allowed_tags=tags)
+    return attendee
+
+
+@bp.route("/events/<slug>/attendees/new", methods=["GET", "POST"])
+def attendee_new(slug: str):
+    """Add an attendee by hand."""
+    session = db.session
+    event = get_event(session, slug)
+    if request.method == "POST":
+        values = _posted_attendee_values()
+        try:
+            attendee = _save_attendee(session, event, None, values)
+            session.commit()
+        except DomainError as exc:
+            session.rollback()
+            return _attendee_form(event, None, values, exc, exc.status)
+        flash(f"{attendee.full_name} added.", "success")
+        return redirect(url_for("admin.attendees", slug=slug))
+    return _attendee_form(event, None, {"offer": [], "need": [], "consent_share": []})
+
+
+@bp.route("/events/<slug>/attendees/<int:attendee_id>", methods=["GET", "POST"])
+def attendee_edit(slug: str, attendee_id: int):
+    """Edit an attendee's details and cards."""
+    session = db.session
+    event = get_event(session, slug)
+    attendee = get_attendee(session, event, attendee_id)
+    if request.method == "POST":
+        values = _posted_attendee_values()
+        try:
+            _save_attendee(session, event, attendee, values)
+            session.commit()
+        except DomainError as exc:
+            session.rollback()
+            return _attendee_form(event, attendee, values, exc, exc.status)
+        flash(f"{attendee.full_name} saved.", "success")
+        return redirect(url_for("admin.attendees", slug=slug))
+    return _attendee_form(event, attendee, _attendee_values(attendee))
+
+
+@bp.post("/events/<slug>/attendees/<int:attendee_id>/erase")
+def attendee_erase(slug: str, attendee_id: int):
+    """Erase an attendee's personal data (asked to confirm by typing ERASE)."""
+    session = db.session
+    event = get_event(session, slug)
+    attendee = get_attendee(session, event, attendee_id)
+    if request.form.get("confirm", "").strip().upper() != "ERASE":
+        flash("Type ERASE to confirm; nothing was erased.", "error")
+        return redirect(url_for("admin.attendee_edit", slug=slug, attendee_id=attendee_id))
+    erase_attendee(session, attendee)
+    session.commit()
+    flash("The attendee's personal data was erased; counts keep them as an anonymous attendee.", "success")
+    return redirect(url_for("admin.attendees", slug=slug))
+
+
+@bp.route("/events/<slug>/import", methods=["GET", "POST"])
+def import_csv(slug: str):
+    """Upload an attendee CSV (generic, Eventbrite or pretix): all rows or none."""
+    session = db.session
+    event = get_event(session, slug)
+    if request.method == "POST":
+        upload = request.files.get("file")
+        fmt = request.form.get("format", "auto")
+        if upload is None or not upload.filename:
+            flash("Choose a CSV file to import.", "error")
+            return render_template("admin/import.html", event=event, formats=csv_import.FORMATS, error=None), 400
+        try:
+            report = csv_import.import_attendees(session, event, upload.read(), None if fmt == "auto" else fmt)
+            session.commit()
+        except DomainError as exc:
+            session.rollback()
+            return render_template("admin/import.html", event=event, formats=csv_import.FORMATS,
+                                   error=exc), exc.status
+        flash(f"Import done: {report.summary()}.", "success")
+        return redirect(url_for("admin.attendees", slug=slug))
+    return render_template("admin/import.html", event=event, formats=csv_import.FORMATS, error=None)
+
+
+@bp.get("/events/<slug>/export.csv")
+def export_csv(slug: str):
+    """Download attendees and their cards as CSV."""
+    with db.database.reader() as session:
+        event = get_event(session, slug)
+        payload = csv_export.export_csv(session, event)
+    return Response(payload, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{event.slug}-attendees.csv"'})
+
+
+@bp.app_context_processor
+def _organizer():
+    return {"organizer": current_user if current_user.is_authenticated else None}

@@ -1,0 +1,1 @@
+"""Attendees: records, cards, search, erasure, CSV import and export."""

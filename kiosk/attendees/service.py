@@ -1,0 +1,172 @@
+"""Attendee records: create, edit, find, fill their cards, erase on request."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..errors import NotFound, ValidationFailed
+from ..models import Attendee, Card, CardKind, Contact, Event, Match, RevokedBadgeToken, utcnow
+from ..tokens import PERSONAL_TOKEN_LENGTH, hash_token, new_token
+from ..validation import clean_email, clean_line, clean_paragraph, fold_for_search
+
+#: Fields a person or organizer may set, with their maximum length.
+FIELDS = {"first_name": 100, "last_name": 100, "company": 200, "title": 200, "pronouns": 40,
+          "phone": 40, "ticket_ref": 100, "ticket_type": 100}
+#: Contact details an attendee may agree to share when someone scans their badge.
+SHAREABLE = ("email", "phone", "company", "title")
+MAX_CARDS_PER_KIND = 5
+MAX_CARD_TEXT = 500
+
+
+def apply_fields(attendee: Attendee, fields: dict) -> None:
+    """Validate and set the given personal fields on an attendee."""
+    for key, max_length in FIELDS.items():
+        if key in fields:
+            value = clean_line(fields[key], field=key, max_length=max_length, required=(key == "first_name"))
+            setattr(attendee, key, value or (None if key in ("ticket_ref", "phone") else ""))
+    if "email" in fields:
+        attendee.email = clean_email(fields["email"])
+    if "consent_screen" in fields:
+        attendee.consent_screen = bool(fields["consent_screen"])
+    if "consent_share" in fields:
+        chosen = fields["consent_share"] or []
+        unknown = [c for c in chosen if c not in SHAREABLE]
+        if unknown:
+            raise ValidationFailed(f"Unknown contact field(s): {', '.join(map(str, unknown))}.",
+                                   details={"consent_share": f"choose from {', '.join(SHAREABLE)}"})
+        attendee.consent_share = [c for c in SHAREABLE if c in chosen]
+    attendee.search_name = fold_for_search(attendee.full_name)
+
+
+def create_attendee(session: Session, event: Event, *, source: str = "admin", **fields) -> Attendee:
+    """Add a person to an event (pre-registration, walk-in or admin), with fresh tokens."""
+    if not (fields.get("first_name") or "").strip():
+        raise ValidationFailed("Please fill in the first name.", details={"first_name": "required"})
+    attendee = Attendee(event=event, source=source, consent_share=[], first_name="", last_name="")
+    apply_fields(attendee, fields)
+    session.add(attendee)
+    session.flush()
+    return attendee
+
+
+def update_attendee(session: Session, attendee: Attendee, **fields) -> Attendee:
+    """Change an attendee's details."""
+    if attendee.erased_at is not None:
+        raise ValidationFailed("This attendee's data was erased; it cannot be edited.")
+    apply_fields(attendee, fields)
+    session.flush()
+    return attendee
+
+
+def get_attendee(session: Session, event: Event, attendee_id: int) -> Attendee:
+    """The attendee with this id in this event, or NotFound."""
+    attendee = session.get(Attendee, attendee_id)
+    if attendee is None or attendee.event_id != event.id:
+        raise NotFound("There is no such attendee in this event.")
+    return attendee
+
+
+def search_attendees(session: Session, event: Event, query: str = "", *, limit: int = 50, offset: int = 0,
+                     include_erased: bool = False) -> tuple[list[Attendee], int]:
+    """Attendees whose name, email, company or ticket matches `query` (prefix on names), and the total count."""
+    stmt = select(Attendee).where(Attendee.event_id == event.id)
+    if not include_erased:
+        stmt = stmt.where(Attendee.erased_at.is_(None))
+    folded = fold_for_search(query)
+    if folded:
+        like = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(
+            Attendee.search_name.like(f"{like}%", escape="\\")
+            | Attendee.search_name.like(f"% {like}%", escape="\\")
+            | func.lower(Attendee.email).like(f"{like}%", escape="\\")
+            | func.lower(Attendee.company).like(f"%{like}%", escape="\\")
+            | (Attendee.ticket_ref == query.strip()))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(stmt.order_by(Attendee.search_name, Attendee.id).limit(limit).offset(offset)
+                           .options(selectinload(Attendee.cards))).all()
+    return list(rows), total or 0
+
+
+def set_cards(session: Session, attendee: Attendee, kind: CardKind | str, items: list, *,
+              allowed_tags: list[str] | None = None) -> list[Card]:
+    """Replace the attendee's offer or need cards with `items` ([{"text", "tags"}] or strings), in order."""
+    kind = CardKind(kind)
+    if len(items) > MAX_CARDS_PER_KIND:
+        raise ValidationFailed(f"At most {MAX_CARDS_PER_KIND} items on a card.", details={kind.value: "too many"})
+    cleaned: list[tuple[str, list[str]]] = []
+    allowed = {t.casefold(): t for t in allowed_tags} if allowed_tags is not None else None
+    for item in items:
+        text, tags = (item, []) if isinstance(item, str) else (item.get("text", ""), item.get("tags") or [])
+        text = clean_paragraph(text, field=kind.value, max_length=MAX_CARD_TEXT)
+        labels = []
+        for tag in tags:
+            label = clean_line(tag, field="tags", max_length=60)
+            if allowed is not None:
+                if label.casefold() not in allowed:
+                    raise ValidationFailed(f"'{label}' is not one of this event's tags.",
+                                           details={"tags": "unknown tag"})
+                label = allowed[label.casefold()]
+            if label and label not in labels:
+                labels.append(label)
+        if text or labels:
+            cleaned.append((text, labels))
+    old = {(c.text, tuple(c.tags or [])): c for c in attendee.cards if c.kind == kind}
+    attendee.cards[:] = [c for c in attendee.cards if c.kind != kind]
+    session.flush()  # free the (attendee, kind, position) slots before re-adding
+    cards = []
+    for position, (text, labels) in enumerate(cleaned):
+        previous = old.get((text, tuple(labels)))
+        card = Card(kind=kind, text=text, tags=labels, position=position,
+                    embedding=previous.embedding if previous else None,
+                    embedding_model=previous.embedding_model if previous else None)
+        attendee.cards.append(card)
+        cards.append(card)
+    attendee.updated_at = utcnow()
+    session.flush()
+    return cards
+
+
+def issue_personal_token(attendee: Attendee) -> str:
+    """A fresh private token for the phone page; only its hash is kept, so show it now or never."""
+    token = new_token(PERSONAL_TOKEN_LENGTH)
+    attendee.personal_token_hash = hash_token(token)
+    return token
+
+
+def rotate_badge_token(session: Session, attendee: Attendee) -> str:
+    """Give the attendee a new badge token (reprint); the old one is revoked and says "badge replaced"."""
+    session.add(RevokedBadgeToken(token=attendee.badge_token, attendee_id=attendee.id))
+    attendee.badge_token = new_token()
+    session.flush()
+    return attendee.badge_token
+
+
+def erase_attendee(session: Session, attendee: Attendee) -> None:
+    """Remove an attendee's personal data on request, keeping the row for aggregate counts.
+
+    Name, contact details, cards, notes about them, match reasons quoting them and their tokens go; check-in time,
+    ticket type and the existence of matches and contacts stay, so attendance and networking figures still add up.
+    """
+    attendee.first_name = "Erased"
+    attendee.last_name = ""
+    attendee.search_name = ""
+    attendee.email = None
+    attendee.phone = None
+    attendee.company = ""
+    attendee.title = ""
+    attendee.pronouns = ""
+    attendee.ticket_ref = None
+    attendee.consent_screen = False
+    attendee.consent_share = []
+    attendee.personal_token_hash = None
+    attendee.cards[:] = []
+    session.add(RevokedBadgeToken(token=attendee.badge_token, attendee_id=attendee.id))
+    attendee.badge_token = new_token()
+    for contact in session.scalars(select(Contact).where((Contact.from_id == attendee.id)
+                                                         | (Contact.to_id == attendee.id))):
+        contact.note = ""
+    for match in session.scalars(select(Match).where((Match.a_id == attendee.id) | (Match.b_id == attendee.id))):
+        match.reasons = []  # they quote the erased person's cards
+        match.starter = ""
+    attendee.erased_at = utcnow()
+    session.flush()

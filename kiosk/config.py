@@ -1,0 +1,64 @@
+"""Configuration from environment variables, with safe defaults for one laptop at the venue."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+#: Environment variables read by `Config.from_env`, with what each one sets.
+ENV_VARS = {
+    "GIVETAKE_DATABASE_URL": "SQLAlchemy URL (default: SQLite under instance/)",
+    "GIVETAKE_SECRET_KEY": "signs sessions and CSRF tokens (default: generated once, kept in instance/secret_key)",
+    "GIVETAKE_PUBLIC_URL": "the address printed in badge QR codes, e.g. https://event.example.org",
+    "GIVETAKE_REDIS_URL": "Redis for scale-out: Socket.IO message queue, matcher queue, rate limits",
+    "GIVETAKE_SMTP_HOST": "mail server for reports (unset: no mail)",
+    "GIVETAKE_SMTP_PORT": "mail server port (default 25)",
+    "GIVETAKE_SMTP_USER": "mail login",
+    "GIVETAKE_SMTP_PASSWORD": "mail password",
+    "GIVETAKE_SMTP_FROM": "sender address of mails",
+    "GIVETAKE_SMTP_STARTTLS": "1 to use STARTTLS",
+    "GIVETAKE_PRINTER": "default CUPS queue for badges",
+    "GIVETAKE_INSTANCE_PATH": "folder for the SQLite database, secret key and generated files",
+}
+
+
+def load_or_create_secret_key(instance_path: str) -> str:
+    """Return the secret key kept in `instance/secret_key`, creating it (mode 0600) on first use."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        key = path.read_text().strip()
+        if key:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def from_env(instance_path: str, environ: dict[str, str] | None = None) -> dict:
+    """Build the app's config mapping from environment variables, filling in laptop defaults."""
+    env = os.environ if environ is None else environ
+    database_url = env.get("GIVETAKE_DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'givetake.db'}"
+    return {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": env.get("GIVETAKE_SECRET_KEY") or load_or_create_secret_key(instance_path),
+        "PUBLIC_URL": (env.get("GIVETAKE_PUBLIC_URL") or "").rstrip("/") or None,
+        "REDIS_URL": env.get("GIVETAKE_REDIS_URL") or None,
+        "SMTP_HOST": env.get("GIVETAKE_SMTP_HOST") or None,
+        "SMTP_PORT": int(env.get("GIVETAKE_SMTP_PORT") or 25),
+        "SMTP_USER": env.get("GIVETAKE_SMTP_USER") or None,
+        "SMTP_PASSWORD": env.get("GIVETAKE_SMTP_PASSWORD") or None,
+        "SMTP_FROM": env.get("GIVETAKE_SMTP_FROM") or "givetake@localhost",
+        "SMTP_STARTTLS": (env.get("GIVETAKE_SMTP_STARTTLS") or "") in ("1", "true", "yes"),
+        "PRINTER": env.get("GIVETAKE_PRINTER") or None,
+        # Cookies: HttpOnly always, SameSite=Lax so the personal-QR link still opens a session from the camera app.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": (env.get("GIVETAKE_PUBLIC_URL") or "").startswith("https://"),
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # CSV imports and logos; nothing legitimate is bigger
+        "WTF_CSRF_TIME_LIMIT": None,  # a kiosk form may stay open all day; the token is still per-session
+    }

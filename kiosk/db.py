@@ -1,0 +1,116 @@
+"""The database: engine set-up (SQLite pragmas, PostgreSQL pool), sessions, and the declarative base."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from flask import current_app, has_request_context, request
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+
+# Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: How long SQLite waits for a lock before failing (ms); kiosks write concurrently.
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every model."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers (screen, dashboard) run while a kiosk writes; synchronous=FULL makes an acknowledged
+    # check-in survive a power cut, not only a crash; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _read_only_request() -> bool:
+    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+
+
+def _sqlite_begin(conn) -> None:
+    # Take the write lock at BEGIN: a deferred transaction that reads then writes can fail with "database is
+    # locked" without waiting for busy_timeout, which would lose a kiosk's write under load. Pages fetched with
+    # GET never write, and long read-only work (reports, exports) opts out with the `sqlite_deferred` execution
+    # option, so neither holds up the kiosks.
+    if conn.get_execution_options().get("sqlite_deferred") or _read_only_request():
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Create an engine with the settings each backend needs for concurrent kiosks."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                                                  "check_same_thread": False,
+                                                  "isolation_level": None}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return create_engine(url, **kwargs)
+
+
+class Database:
+    """An engine with a session factory and a thread-local session for request handlers."""
+
+    def __init__(self, url: str, **engine_kwargs):
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self.scoped = scoped_session(self.Session)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True on the embedded default."""
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A fresh session in one transaction: committed on success, rolled back on error (for threads, CLI)."""
+        with self.Session() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A session for long read-only work that does not take SQLite's write lock."""
+        with Session(self.engine.execution_options(sqlite_deferred=True), expire_on_commit=False) as session:
+            yield session
+
+    def dispose(self) -> None:
+        """Close every pooled connection (tests, shutdown)."""
+        self.scoped.remove()
+        self.engine.dispose()
+
+
+class _CurrentDatabase:
+    """`db.session` is the current app's thread-local session; `db.database` the app's `Database`."""
+
+    @property
+    def database(self) -> Database:
+        return current_app.extensions["givetake.db"]
+
+    @property
+    def session(self) -> Session:
+        return self.database.scoped()
+
+
+db = _CurrentDatabase()

@@ -1,0 +1,387 @@
+"""The data model of DESIGN.md: events, attendees and their cards, matches, rounds, contacts, devices, logs.
+
+Invariants live in the database where it can hold them: unique tokens, one check-in per attendee (a column set
+by compare-and-set), pairs stored with a < b, a per-event monotonic seq for the event log.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Enum, Float, ForeignKey, Index, Integer,
+                        LargeBinary, String, Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base
+from .tokens import new_token
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (stored as such on both databases)."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def _ts(nullable: bool = True, **kwargs) -> Mapped:
+    return mapped_column(UTCDateTime(), nullable=nullable, **kwargs)
+
+
+class CardKind(str, enum.Enum):
+    """What a card says: what someone can give, or what they are looking for."""
+
+    offer = "offer"
+    need = "need"
+
+
+class MatchStatus(str, enum.Enum):
+    """Where a suggested pair stands."""
+
+    suggested = "suggested"
+    accepted = "accepted"
+    declined = "declined"
+    met = "met"
+
+
+class MatchSource(str, enum.Enum):
+    """Whether the matcher suggested a pair live on check-in or paired it in a round."""
+
+    live = "live"
+    round = "round"
+
+
+class DeviceKind(str, enum.Enum):
+    """What a paired device is allowed to do."""
+
+    kiosk = "kiosk"
+    screen = "screen"
+    scanner = "scanner"
+    printer = "printer"
+
+
+class PrintStatus(str, enum.Enum):
+    """A badge print job's life: queued here, sent to CUPS, done by CUPS, or failed with a reason."""
+
+    queued = "queued"
+    sent = "sent"
+    done = "done"
+    failed = "failed"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Stored as plain strings with a CHECK, so SQLite and PostgreSQL migrate the same way.
+    return Enum(cls, native_enum=False, length=16, validate_strings=True,
+                values_callable=lambda e: [m.value for m in e], create_constraint=True,
+                name=cls.__name__.lower())
+
+
+class Organizer(UserMixin, Base):
+    """Someone who runs events: logs in to admin."""
+
+    __tablename__ = "organizers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Login, stored lower-case.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: Argon2id hash (see kiosk.auth.passwords).
+    password_hash: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
+    last_login_at: Mapped[datetime | None] = _ts()
+
+
+class Event(Base):
+    """A conference or meetup: its settings, its tags and its attendees."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Short name in URLs (/screen/<slug>), lower-case letters, digits and dashes.
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime | None] = _ts()
+    ends_at: Mapped[datetime | None] = _ts()
+    #: IANA zone name, for showing times at the venue.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    venue: Mapped[str] = mapped_column(String(200), default="")
+    #: Base URL printed in badge QR codes; falls back to the app's GIVETAKE_PUBLIC_URL.
+    public_url: Mapped[str | None] = mapped_column(String(300))
+    #: Badge layout preset name (kiosk.badges.layouts).
+    badge_layout: Mapped[str] = mapped_column(String(32), default="label-4x3")
+    #: Badge look: band colours per ticket type, accent, which fields show (JSON).
+    badge_style: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: Length of a networking round in minutes.
+    round_minutes: Mapped[int] = mapped_column(Integer, default=10)
+    #: Named spots or numbered tables handed out to round pairs, in order.
+    meeting_points: Mapped[list] = mapped_column(JSON, default=list)
+    #: Matcher knobs: capacity per person per window, window seconds, exclude same company, k.
+    match_settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: Last seq handed out for this event's EventLog (incremented atomically).
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
+
+    tags: Mapped[list[Tag]] = relationship(back_populates="event", cascade="all, delete-orphan",
+                                           order_by="Tag.label")
+    attendees: Mapped[list[Attendee]] = relationship(back_populates="event", cascade="all, delete-orphan")
+
+
+class Tag(Base):
+    """One label of the organizer's taxonomy, chosen on offer and need cards."""
+
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("event_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(60))
+
+    event: Mapped[Event] = relationship(back_populates="tags")
+
+
+class Attendee(Base):
+    """A person at an event: who they are, their consents, their tokens and whether they are here."""
+
+    __tablename__ = "attendees"
+    __table_args__ = (
+        UniqueConstraint("event_id", "ticket_ref"),
+        Index("ix_attendees_event_email", "event_id", "email"),
+        Index("ix_attendees_event_search", "event_id", "search_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    #: Case- and accent-folded "first last" for prefix lookup at the kiosk.
+    search_name: Mapped[str] = mapped_column(String(210), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    company: Mapped[str] = mapped_column(String(200), default="")
+    title: Mapped[str] = mapped_column(String(200), default="")
+    pronouns: Mapped[str] = mapped_column(String(40), default="")
+    #: The ticketing system's id (Eventbrite attendee #, pretix order-position); re-imports match on it.
+    ticket_ref: Mapped[str | None] = mapped_column(String(100))
+    ticket_type: Mapped[str] = mapped_column(String(100), default="")
+    #: How they came in: import, walk-in at a kiosk, or added in admin.
+    source: Mapped[str] = mapped_column(String(16), default="import")
+    #: Consent to appear (first name, what they offer) on the live screen.
+    consent_screen: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Contact fields they agree to share when someone scans them (subset of email, phone, company, title).
+    consent_share: Mapped[list] = mapped_column(JSON, default=list)
+    #: Set once, by compare-and-set (kiosk.checkin.service); NULL means not here yet.
+    checked_in_at: Mapped[datetime | None] = _ts()
+    checked_in_by: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
+    #: Printed in the badge QR; public; rotated on reprint (the old one stops working).
+    badge_token: Mapped[str] = mapped_column(String(32), unique=True, default=new_token)
+    #: SHA-256 of the private token that opens the phone page; the token itself is shown once.
+    personal_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Set when personal data was erased on request; the row stays for aggregate counts.
+    erased_at: Mapped[datetime | None] = _ts()
+    created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = _ts(nullable=False, default=utcnow, onupdate=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="attendees")
+    cards: Mapped[list[Card]] = relationship(back_populates="attendee", cascade="all, delete-orphan",
+                                             order_by="(Card.kind, Card.position)")
+
+    @property
+    def full_name(self) -> str:
+        """First and last name as the person wrote them."""
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+    def cards_of(self, kind: CardKind) -> list[Card]:
+        """This attendee's offer or need cards, in order."""
+        return [c for c in self.cards if c.kind == kind]
+
+
+class RevokedBadgeToken(Base):
+    """A badge token replaced by a reprint: scanning it says "this badge was replaced"."""
+
+    __tablename__ = "revoked_badge_tokens"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    attendee_id: Mapped[int] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"), index=True)
+    revoked_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
+
+
+class Card(Base):
+    """One "I can offer" or "I'm looking for" item: free text plus tags, with its cached embedding."""
+
+    __tablename__ = "cards"
+    __table_args__ = (UniqueConstraint("attendee_id", "kind", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attendee_id: Mapped[int] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[CardKind] = mapped_column(_enum(CardKind))
+    text: Mapped[str] = mapped_column(Text, default="")
+    #: Tag labels from the event's taxonomy (kept as labels so a renamed tag does not rewrite history).
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    #: Order on the card (0 is the top item, printed on the badge).
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    #: float32 vector of the semantic encoder, cached so a restart does not re-encode everyone.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: Which model made `embedding`; a different model means re-encode.
+    embedding_model: Mapped[str | None] = mapped_column(String(100))
+
+    attendee: Mapped[Attendee] = relationship(back_populates="cards")
+
+
+class Round(Base):
+    """A networking round: everyone present paired at once, each pair with a meeting point."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("event_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
+    ends_at: Mapped[datetime | None] = _ts()
+    #: [{"ids": [a, b] or [a, b, c], "meeting_point": "Table 4"}, ...]
+    pairs: Mapped[list] = mapped_column(JSON, default=list)
+    meeting_points: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class Match(Base):
+    """Two attendees the matcher thinks should meet, why, and what became of it."""
+
+    __tablename__ = "matches"
+    __table_args__ = (
+        CheckConstraint("a_id < b_id", name="ordered_pair"),
+        UniqueConstraint("event_id", "a_id", "b_id"),
+        Index("ix_matches_b", "b_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    a_id: Mapped[int] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"))
+    b_id: Mapped[int] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"))
+    #: Reciprocal score in [0, 1].
+    score: Mapped[float] = mapped_column(Float)
+    #: "a->b", "b->a" or "both": who can give to whom.
+    direction: Mapped[str] = mapped_column(String(8))
+    #: [{"giver", "taker", "offer", "need", "tags", "score"}...] from the matcher.
+    reasons: Mapped[list] = mapped_column(JSON, default=list)
+    #: A conversation starter built from the reasons.
+    starter: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[MatchSource] = mapped_column(_enum(MatchSource), default=MatchSource.live)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"))
+    status: Mapped[MatchStatus] = mapped_column(_enum(MatchStatus), default=MatchStatus.suggested)
+    created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = _ts(nullable=False, default=utcnow, onupdate=utcnow)
+
+    a: Mapped[Attendee] = relationship(foreign_keys=[a_id])
+    b: Mapped[Attendee] = relationship(foreign_keys=[b_id])
+
+
+class Contact(Base):
+    """A badge scan: `from` scanned `to`'s badge; details flow only as both consented."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        UniqueConstraint("event_id", "from_id", "to_id"),
+        CheckConstraint("from_id <> to_id", name="not_self"),
+        Index("ix_contacts_to", "to_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    from_id: Mapped[int] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"))
+    to_id: Mapped[int] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
+    #: The scanner's private note about this person.
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: True once the other person scanned back or accepted.
+    mutual: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Client nonce of the scan, so a re-sent scan is idempotent.
+    nonce: Mapped[str | None] = mapped_column(String(64))
+
+
+class Device(Base):
+    """A paired kiosk tablet, screen, scanner or printer station; authenticates with a bearer token."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[DeviceKind] = mapped_column(_enum(DeviceKind))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    #: SHA-256 of the device token (kiosk.tokens.hash_token); the token is shown once, at pairing.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Short code typed on the device to pair it, and when it stops working.
+    pairing_code: Mapped[str | None] = mapped_column(String(12), unique=True)
+    pairing_expires_at: Mapped[datetime | None] = _ts()
+    #: CUPS queues for this kiosk's badges, in failover order.
+    printers: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
+    last_seen_at: Mapped[datetime | None] = _ts()
+    revoked_at: Mapped[datetime | None] = _ts()
+
+
+class PrintJob(Base):
+    """One badge sent (or to be sent) to a printer, with its outcome."""
+
+    __tablename__ = "print_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    attendee_id: Mapped[int | None] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"), index=True)
+    #: Layout preset used.
+    format: Mapped[str] = mapped_column(String(32))
+    printer: Mapped[str | None] = mapped_column(String(127))
+    #: CUPS job id ("Queue-42") once sent.
+    cups_job: Mapped[str | None] = mapped_column(String(140))
+    status: Mapped[PrintStatus] = mapped_column(_enum(PrintStatus), default=PrintStatus.queued)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = _ts(nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class EventLog(Base):
+    """Every real-time message, persisted with a per-event monotonic seq so clients can catch up."""
+
+    __tablename__ = "event_log"
+    __table_args__ = (UniqueConstraint("event_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    #: match, contact, round, stats, checkin.
+    type: Mapped[str] = mapped_column(String(16))
+    #: Socket.IO room the message went to ("screen", "staff", "attendee:<id>").
+    room: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
+
+
+class IdempotentResponse(Base):
+    """The first answer to a request with an Idempotency-Key, returned again to retries."""
+
+    __tablename__ = "idempotent_responses"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Who sent it (device id or organizer id) and which route, so keys never collide across clients.
+    scope: Mapped[str] = mapped_column(String(120))
+    key: Mapped[str] = mapped_column(String(100))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)

@@ -1,0 +1,57 @@
+"""Cleaning and checking of user-supplied text: one set of rules for forms, the API and CSV imports."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .errors import ValidationFailed
+
+# C0/C1 control characters except tab/newline; bidi overrides that can disguise a name ("Trojan Source").
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SPACES = re.compile(r"\s+")
+EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]{2,}$")
+
+
+def clean_line(value, *, field: str, max_length: int, required: bool = False, label: str | None = None) -> str:
+    """One line of text: NFC, control characters removed, runs of white space folded, length checked."""
+    text = "" if value is None else str(value)
+    text = _SPACES.sub(" ", _CONTROL.sub("", unicodedata.normalize("NFC", text))).strip()
+    name = label or field.replace("_", " ")
+    if required and not text:
+        raise ValidationFailed(f"Please fill in the {name}.", details={field: "required"})
+    if len(text) > max_length:
+        raise ValidationFailed(f"The {name} is too long ({len(text)} characters; at most {max_length}).",
+                               details={field: f"at most {max_length} characters"})
+    return text
+
+
+def clean_paragraph(value, *, field: str, max_length: int, required: bool = False) -> str:
+    """Free text that may span lines (cards, notes): like clean_line but keeps single newlines."""
+    text = "" if value is None else str(value)
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text)).replace("\r\n", "\n").replace("\r", "\n")
+    text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    if required and not text:
+        raise ValidationFailed(f"Please fill in the {field}.", details={field: "required"})
+    if len(text) > max_length:
+        raise ValidationFailed(f"The {field} is too long ({len(text)} characters; at most {max_length}).",
+                               details={field: f"at most {max_length} characters"})
+    return text
+
+
+def clean_email(value, *, field: str = "email", required: bool = False) -> str | None:
+    """An email address lower-cased in its domain, or None when empty and not required."""
+    text = clean_line(value, field=field, max_length=254, required=required)
+    if not text:
+        return None
+    if not EMAIL_RE.match(text):
+        raise ValidationFailed(f"'{text}' is not an email address.", details={field: "not an email address"})
+    local, _, domain = text.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def fold_for_search(text: str) -> str:
+    """Case- and accent-insensitive form for prefix search ("José Núñez" -> "jose nunez"); other scripts kept."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", stripped.casefold()).strip()
