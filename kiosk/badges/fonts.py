@@ -125,9 +125,11 @@ def clean_text(value: object) -> str:
     text = _BIDI_CONTROLS.sub("", text)
     text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
     text = _EMOJI_GLUE.sub("", text)
-    # Drop what no bundled font can draw (colour emoji, unassigned code points) rather than print a box.
+    # Drop what no bundled font can draw (colour emoji, unassigned code points) rather than print a box, and
+    # astral-plane symbols too: all emoji go the same way, and reportlab writes a broken ToUnicode entry for them.
     stack = font_stack()
-    text = "".join(ch for ch in text if ch == " " or stack.has(ch))
+    text = "".join(ch for ch in text if ch == " " or (
+        stack.has(ch) and not (ord(ch) > 0xFFFF and unicodedata.category(ch) == "So")))
     return _SPACES.sub(" ", text).strip()
 
 

@@ -501,7 +501,9 @@ def render_badges(badges: Sequence[BadgeData], layout: str | Layout = "label-4x3
         raise BadgeRenderError("no badges to render")
     buf = io.BytesIO()
     # invariant: no timestamps or random ids, so the same badges give the same bytes
-    c = Canvas(buf, pagesize=layout.page_size, pageCompression=1, invariant=1)
+    # initialFontName: otherwise reportlab references Helvetica, a font we never draw with and cannot embed
+    c = Canvas(buf, pagesize=layout.page_size, pageCompression=1, invariant=1,
+               initialFontName=font_stack(False).primary)
     c.setTitle(title)
     c.setCreator("Give & Take")
     pw, ph = layout.page_size

@@ -1,0 +1,243 @@
+"""Badge PDFs, checked with real tools: poppler rasterizes and extracts text, zxing-cpp reads every QR."""
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import unicodedata
+
+import pytest
+from pypdf import PdfReader
+
+from kiosk.badges.fonts import font_stack
+from kiosk.badges.layouts import LAYOUTS, BadgeStyle
+from kiosk.badges.render import (BadgeData, BadgeRenderError, _Block, _fit_block, qr_modules, render_badges,
+                                 render_test_page)
+from tests.badges.conftest import ARTIFACTS, PEOPLE, decode_qrs, make_badges, rasterize
+from tests.realparts import need_program
+
+PT_PER_MM = 72 / 25.4
+
+
+def _text_of(pdf: bytes, tmp_path, name="text") -> str:
+    need_program("pdftotext")
+    src = tmp_path / f"{name}.pdf"
+    src.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(src), "-"], capture_output=True, check=True,
+                         timeout=60).stdout.decode()
+    # Arabic comes back as presentation forms wrapped in bidi embedding marks: compare compatibility forms.
+    return unicodedata.normalize("NFKC", re.sub("[\u202a-\u202e]", "", out))
+
+
+def _assert_every_qr_decodes(pdf: bytes, badges: list[BadgeData], tmp_path, layout: str) -> None:
+    pages = rasterize(pdf, tmp_path, dpi=150, name=layout)
+    per_page = LAYOUTS[layout].per_page
+    assert len(pages) == -(-len(badges) // per_page)
+    for number, png in enumerate(pages):
+        expected = sorted(b.qr_url for b in badges[number * per_page:(number + 1) * per_page])
+        # fold-over badges carry the QR on the front and again on the back
+        found = sorted(set(decode_qrs(png)))
+        assert found == sorted(set(expected)), f"{layout} page {number + 1}"
+
+
+def test_every_qr_on_a_60_badge_letter_sheet_decodes(tmp_path):
+    badges = make_badges(60)
+    pdf = render_badges(badges, "letter-6up", crop_marks=True)
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 10
+    _assert_every_qr_decodes(pdf, badges, tmp_path, "letter-6up")
+
+
+@pytest.mark.parametrize("layout", ["label-4x3", "cr80", "a4-4up-a6", "a6-fold"])
+def test_every_qr_decodes_on_each_layout(layout, tmp_path):
+    badges = make_badges(len(PEOPLE))
+    _assert_every_qr_decodes(render_badges(badges, layout), badges, tmp_path, layout)
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_page_size_matches_the_stock(layout):
+    preset = LAYOUTS[layout]
+    reader = PdfReader(io.BytesIO(render_badges(make_badges(preset.per_page + 1), layout)))
+    assert len(reader.pages) == 2
+    box = reader.pages[0].mediabox
+    assert (float(box.width), float(box.height)) == pytest.approx(preset.page_size, abs=0.01)
+
+
+def test_qr_is_at_least_25_mm_and_holds_exactly_the_url(tmp_path):
+    url = "https://give.example.org/b/K7QX9M2HRTW4Z8NPV3CA"
+    badge = BadgeData("Ana", "Ana Lima", qr_url=url)
+    pdf = render_badges([badge], "cr80")  # the smallest stock
+    png = rasterize(pdf, tmp_path, dpi=300, name="cr80")[0]
+    assert decode_qrs(png) == [url]
+    zxingcpp = pytest.importorskip("zxingcpp")
+    from PIL import Image
+
+    with Image.open(png) as image:
+        (result,) = zxingcpp.read_barcodes(image)
+    pos = result.position
+    side_px = max(abs(pos.top_right.x - pos.top_left.x), abs(pos.bottom_left.y - pos.top_left.y))
+    assert side_px / 300 * 25.4 >= 24.5  # mm, allowing a pixel of rounding
+    assert result.ec_level in ("M", "Q", "H")
+
+
+def test_every_name_is_in_the_text_layer(tmp_path):
+    badges = make_badges(len(PEOPLE))
+    text = _text_of(render_badges(badges, "a4-4up-a6"), tmp_path)
+    for first, full, company, *_ in PEOPLE:
+        if first.startswith("Wolfe"):
+            continue  # wrapped and truncated on purpose; checked in test_long_names_shrink_then_wrap
+        for value in (first, full.split(" </para>")[0]):
+            assert unicodedata.normalize("NFKC", value) in text, value
+    # right-to-left names come back in logical order from poppler: shaped, reordered and still the same name
+    assert "محمد بن عبد الله العلي" in text
+    assert "נועה כהן" in text
+
+
+def test_markup_and_control_characters_print_literally(tmp_path):
+    evil = BadgeData("<b>&amp;", "</para><font size=4>x", company="<para>&lt;ACME&gt;",
+                     title="tab\there\x00nul\x1b[31m", offer="]]></text> & <script>", qr_url="https://x.test/b/Q")
+    text = _text_of(render_badges([evil], "label-4x3"), tmp_path)
+    assert "<b>&amp;" in text
+    assert "</para><font size=4>x" in text
+    assert "<para>&lt;ACME&gt;" in text
+    assert "]]></text> & <script>" in text
+    assert "tab here nul [31m" in text
+    assert "\x00" not in text and "\x1b" not in text
+
+
+def test_bidi_overrides_cannot_reverse_the_badge(tmp_path):
+    text = _text_of(render_badges([BadgeData("\u202eevil", "\u202eRight \u2066to\u2069 left")], "cr80"), tmp_path)
+    assert "evil" in text and "Right to left" in text
+
+
+def test_emoji_are_dropped_cleanly_never_tofu(tmp_path):
+    pdf = render_badges([BadgeData("Ana 🚀", "Ana 👩\u200d💻 Lima 🇵🇹", offer="Rust ✨ ❤️ and ★ stars")], "cr80")
+    text = _text_of(pdf, tmp_path)
+    assert "Ana Lima" in text
+    assert "★" in text  # drawn from Noto Sans Symbols 2
+    assert not re.search("[\U0001F000-\U0001FAFF\u200d\ufe0f]", text)
+
+
+def test_every_font_is_embedded(tmp_path):
+    need_program("pdffonts")
+    src = tmp_path / "fonts.pdf"
+    src.write_bytes(render_badges(make_badges(len(PEOPLE)), "letter-6up"))
+    out = subprocess.run(["pdffonts", str(src)], capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in out.splitlines()[2:] if line.strip()]
+    assert len(rows) >= 6  # Latin, Arabic, Hebrew, Korean, CJK, at least one bold
+    for row in rows:
+        # columns: name type [encoding words] emb sub uni object-id; emb and sub are the 4th/5th from the end
+        assert row[-5] == "yes", f"{row[0]} is not embedded"
+
+
+def test_long_names_shrink_then_wrap_down_to_a_floor():
+    stack = font_stack(True)
+    wide = stack.width("Alexandrina-Maria", 34)  # that name fits once shrunk from 40 to 34
+
+    def fit(text):
+        block = _Block(text, True, 40, 18, None, max_lines=2, wrap_below=30)
+        return _fit_block(block, 500, 1.0, lambda _y: wide)
+
+    size, lines = fit("Ana")
+    assert (size, lines) == (40, ["Ana"])
+    size, lines = fit("Alexandrina-Maria")  # fits on one line once shrunk
+    assert 33.5 <= size < 40 and len(lines) == 1 and stack.width(lines[0], size) <= wide
+    size, lines = fit("Maximiliano Alessandro Bartholomew")  # shrinks to the wrap size, then wraps
+    assert 18 <= size <= 30 and len(lines) == 2
+    assert all(stack.width(line, size) <= wide for line in lines)
+    size, lines = fit("Wolfeschlegelsteinhausenbergerdorff " * 4)  # even the floor is not enough: cut
+    assert size == 18 and len(lines) == 2 and lines[-1].endswith("\u2026")
+    assert all(stack.width(line, size) <= wide + 0.01 for line in lines)
+
+
+def test_long_name_stays_inside_the_badge(tmp_path):
+    badge = make_badges(len(PEOPLE))[9]
+    assert badge.first_name.startswith("Wolfe")
+    text = _text_of(render_badges([badge], "label-4x3"), tmp_path)
+    assert "Wolfeschlegel" in text and "..." in text  # wrapped/cut (NFKC turns the ellipsis into dots)
+    need_program("pdftotext")
+    src = tmp_path / "bbox.pdf"
+    src.write_bytes(render_badges([badge], "label-4x3"))
+    html = subprocess.run(["pdftotext", "-bbox", str(src), "-"], capture_output=True, text=True).stdout
+    for x_max in re.findall(r'xMax="([\d.]+)"', html):
+        assert float(x_max) <= 4 * 72
+
+
+def test_empty_fields_collapse(tmp_path):
+    text = _text_of(render_badges([BadgeData("Ana", "")], "label-4x3"), tmp_path)
+    assert text.split() == ["Ana"]  # no labels without values, no QR caption without a QR
+
+
+def test_hidden_fields_are_not_printed(tmp_path):
+    style = BadgeStyle(show={"qr"})
+    badge = make_badges(1)[0]
+    text = _text_of(render_badges([badge], "label-4x3", style=style), tmp_path)
+    assert badge.first_name in text and badge.full_name in text
+    for hidden in (badge.company, badge.pronouns, badge.offer, "ASK ME ABOUT", badge.event_name):
+        assert hidden not in text
+
+
+def test_fold_back_lists_every_card_and_the_hint(tmp_path):
+    badge = BadgeData("Ana", "Ana Lima", offer="Rust", need="Funding", offers=["Rust", "Kubernetes", "Hiring"],
+                      needs=["Funding", "A designer"], qr_url="https://give.example.org/b/ABCDEFGHJK")
+    text = _text_of(render_badges([badge], "a6-fold"), tmp_path)
+    for card in ("Kubernetes", "Hiring", "A designer"):
+        assert card in text
+    assert "Scan the QR or open your personal page to see your matches" in " ".join(text.split())
+
+
+def test_ticket_type_picks_the_band_colour(tmp_path):
+    from PIL import Image
+
+    style = BadgeStyle(band_colors={"Speaker": "#ff0000"}, default_band="#0000ff")
+    pdf = render_badges([BadgeData("A", "A", ticket_type="speaker"), BadgeData("B", "B")], "cr80", style=style)
+    top_left = []
+    for png in rasterize(pdf, tmp_path, dpi=72, name="band"):
+        with Image.open(png) as image:
+            top_left.append(image.convert("RGB").getpixel((3, 3)))
+    assert top_left == [(255, 0, 0), (0, 0, 255)]
+
+
+def test_crop_marks_only_in_the_margins(tmp_path):
+    from PIL import Image
+
+    badges = make_badges(6)
+    plain, marked = (rasterize(render_badges(badges, "letter-6up", crop_marks=flag), tmp_path, dpi=72,
+                               name=f"marks{flag}")[0] for flag in (False, True))
+    with Image.open(plain) as a, Image.open(marked) as b:
+        a, b = a.convert("L"), b.convert("L")
+        changed = [(x, y) for x in range(a.width) for y in range(a.height)
+                   if abs(a.getpixel((x, y)) - b.getpixel((x, y))) > 40]
+    assert changed
+    # every changed pixel is in the top or bottom inch, or the quarter-inch side margins: never on a badge
+    assert all(y < 72 or y >= 792 - 72 or x < 18 or x >= 612 - 18 for x, y in changed)
+
+
+def test_no_badges_is_an_error():
+    with pytest.raises(BadgeRenderError):
+        render_badges([], "label-4x3")
+
+
+def test_qr_version_stays_small_for_a_real_badge_url():
+    # 20-character tokens behind a typical public URL: version 4 at level M (33 modules, ~0.76 mm at 25 mm)
+    assert qr_modules("https://give.example.org/b/K7QX9M2HRTW4Z8NPV3CA") <= 33
+
+
+def test_test_page_renders_every_position(tmp_path):
+    pdf = render_test_page("letter-6up", printer="Front desk")
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    assert "Front desk" in _text_of(pdf, tmp_path)
+    assert len(decode_qrs(rasterize(pdf, tmp_path, name="test-page")[0])) == 6
+
+
+def test_renders_every_layout_to_png_artifacts(tmp_path):
+    """Keeps PNGs of a mixed-script sample on every layout for a human to look at (test-artifacts/badges)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    badges = make_badges(len(PEOPLE))
+    for name, layout in LAYOUTS.items():
+        pdf = render_badges(badges, name, crop_marks=layout.is_sheet)
+        (ARTIFACTS / f"{name}.pdf").write_bytes(pdf)
+        pages = rasterize(pdf, tmp_path, dpi=100, name=name)
+        assert pages
+        for page in pages:
+            shutil.copy(page, ARTIFACTS / page.name)
