@@ -1,6 +1,8 @@
 """The `givetake` command: set up, seed, serve, import and export."""
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -127,6 +129,9 @@ def serve_command(host: str, port: int) -> None:
     for slug in events[:5]:
         _print_urls(slug, base=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}")
     app = current_app._get_current_object()
+    # Flask refuses app.run() inside its own CLI; `serve` is our explicit way to run it, so lift that guard.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our banner says where to go; skip its dev-server notice
     # Werkzeug's server in threading mode is what Flask-SocketIO runs on a laptop without eventlet/gevent;
     # deploy/ has the gunicorn set-up for a venue server.
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)

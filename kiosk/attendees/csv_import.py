@@ -60,19 +60,22 @@ _COMMON = [
     Column("title", ("title", "job title", "role", "position title")),
     Column("pronouns", ("pronouns",)),
     Column("phone", ("phone", "phone number", "mobile", "cell phone", "telefon")),
-    Column("offer", ("offer", "offers", "i can offer", "can offer", "ask me about")),
-    Column("need", ("need", "needs", "looking for", "i'm looking for", "i am looking for")),
+    # Ticket shops let organizers add questions; these are the wordings our docs suggest (docs/organizer-guide.md).
+    Column("offer", ("offer", "offers", "i can offer", "can offer", "ask me about",
+                     "what can you offer other attendees?", "what can you offer?")),
+    Column("need", ("need", "needs", "looking for", "i'm looking for", "i am looking for",
+                    "what are you looking for?")),
 ]
 
 FORMATS: dict[str, Format] = {
     "generic": Format(
         name="generic", label="Generic CSV",
-        columns=[Column("first_name", ("first name", "first_name", "firstname", "given name", "vorname")),
-                 Column("last_name", ("last name", "last_name", "lastname", "surname", "family name", "nachname")),
+        columns=[Column("first_name", ("first_name", "first name", "firstname", "given name", "vorname")),
+                 Column("last_name", ("last_name", "last name", "lastname", "surname", "family name", "nachname")),
                  Column("name", ("name", "full name", "attendee name")),
-                 Column("ticket_ref", ("ticket ref", "ticket_ref", "ticket id", "ticket", "ticket reference",
+                 Column("ticket_ref", ("ticket_ref", "ticket ref", "ticket id", "ticket", "ticket reference",
                                        "ticket number", "reference")),
-                 Column("ticket_type", ("ticket type", "ticket_type", "type", "category")),
+                 Column("ticket_type", ("ticket_type", "ticket type", "type", "category")),
                  *_COMMON],
         required=[("first_name",), ("name",)],
     ),

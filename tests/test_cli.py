@@ -1,0 +1,102 @@
+"""The `givetake` command end to end, as a new user runs it: demo on an empty folder, then serve."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+from kiosk.models import Attendee, CardKind, Card, Event
+
+GIVETAKE = shutil.which("givetake", path=str(Path(sys.executable).parent)) or "givetake"
+
+
+def _env(instance: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIVETAKE_")}
+    env["GIVETAKE_INSTANCE_PATH"] = str(instance)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_instance(tmp_path_factory):
+    """An instance folder where `givetake demo` ran once, from nothing."""
+    instance = tmp_path_factory.mktemp("demo") / "instance"
+    result = subprocess.run([GIVETAKE, "demo"], env=_env(instance), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return instance, result.stdout
+
+
+def test_demo_creates_a_realistic_event_on_an_empty_database(demo_instance):
+    instance, output = demo_instance
+    assert "Demo event created with 300 attendees" in output
+    login = re.search(r"Demo login:\s+(\S+)\s+/\s+(\S+)", output)
+    assert login and (instance / "demo-login.txt").stat().st_mode & 0o077 == 0
+    engine = create_engine(f"sqlite:///{instance / 'givetake.db'}")
+    with Session(engine) as s:
+        event = s.scalar(select(Event).where(Event.slug == "demo"))
+        people = s.scalars(select(Attendee).where(Attendee.event_id == event.id)).all()
+        assert len(people) == 300
+        checked_in = sum(1 for p in people if p.checked_in_at)
+        assert 60 <= checked_in <= 180
+        scripts = {unicodedata.name(p.first_name[0]).split()[0] for p in people}
+        assert {"LATIN", "CJK", "HANGUL", "CYRILLIC", "GREEK", "ARABIC", "HEBREW"} <= scripts
+        assert any(any(ord(ch) > 0x1F000 for ch in p.full_name) for p in people)  # emoji
+        assert any(ch in "éñüøåçł" for p in people for ch in p.full_name)
+        assert all(p.cards_of(CardKind.offer) and p.cards_of(CardKind.need) for p in people)
+        texts = set(s.scalars(select(Card.text)))
+        assert len(texts) >= 40
+        assert len({tag for tags in s.scalars(select(Card.tags)) for tag in tags}) >= 10
+    engine.dispose()
+
+
+def test_demo_if_missing_keeps_the_event_and_prints_the_login(demo_instance):
+    instance, first_output = demo_instance
+    result = subprocess.run([GIVETAKE, "demo", "--if-missing"], env=_env(instance), capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and "exists already" in result.stdout
+    assert re.search(r"Demo login:.*", result.stdout).group(0) == re.search(r"Demo login:.*", first_output).group(0)
+
+
+def test_serve_serves_the_demo_and_its_login_works(demo_instance):
+    instance, output = demo_instance
+    email, password = re.search(r"Demo login:\s+(\S+)\s+/\s+(\S+)", output).groups()
+    port = _free_port()
+    server = subprocess.Popen([GIVETAKE, "serve", "--port", str(port)], env=_env(instance),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = requests.get(f"{base}/login", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, server.stdout.read()
+                assert time.monotonic() < deadline, "server did not start within 30 s"
+                time.sleep(0.1)
+        assert page.status_code == 200
+        web = requests.Session()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', web.get(f"{base}/login").text).group(1)
+        web.post(f"{base}/login", data={"email": email, "password": password, "csrf_token": token})
+        overview = web.get(f"{base}/admin/events/demo")
+        assert overview.status_code == 200 and "Give &amp; Take Demo Summit" in overview.text
+    finally:
+        server.terminate()
+        banner = server.communicate(timeout=10)[0]
+    assert f"http://127.0.0.1:{port}" in banner and "/admin/events/demo" in banner

@@ -1,0 +1,154 @@
+"""The data model and its migrations, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, select, update
+from sqlalchemy.exc import IntegrityError
+
+from kiosk import schema
+from kiosk.db import db
+from kiosk.models import Attendee, Contact, EventLog, Match
+from kiosk.tokens import ALPHABET, BADGE_TOKEN_LENGTH
+from tests.factories import make_attendee, make_event
+
+TABLES = {"organizers", "events", "tags", "attendees", "revoked_badge_tokens", "cards", "rounds", "matches",
+          "contacts", "devices", "print_jobs", "event_log", "idempotent_responses"}
+
+
+def test_migrations_create_every_table_and_round_trip(any_app):
+    url = any_app.config["DATABASE_URL"]
+    engine = any_app.extensions["givetake.db"].engine
+    assert schema.current_revision(url) == schema.head_revision()
+    assert TABLES <= set(inspect(engine).get_table_names())
+    any_app.extensions["givetake.db"].dispose()
+    schema.downgrade(url, "base")
+    assert schema.current_revision(url) is None
+    assert not TABLES & set(inspect(engine).get_table_names())
+    schema.upgrade(url)
+    assert TABLES <= set(inspect(engine).get_table_names())
+
+
+def test_pairs_are_stored_with_a_less_than_b(any_app):
+    with any_app.app_context():
+        s = db.session
+        event = make_event(s)
+        a, b = make_attendee(s, event), make_attendee(s, event)
+        s.add(Match(event_id=event.id, a_id=a.id, b_id=b.id, score=0.5, direction="both"))
+        s.commit()
+        s.add(Match(event_id=event.id, a_id=b.id, b_id=a.id, score=0.5, direction="both"))
+        with pytest.raises(IntegrityError):
+            s.commit()
+        s.rollback()
+        s.add(Match(event_id=event.id, a_id=a.id, b_id=b.id, score=0.7, direction="a->b"))
+        with pytest.raises(IntegrityError):  # one row per pair and event
+            s.commit()
+
+
+def test_tokens_are_unique_random_and_unambiguous(any_app):
+    with any_app.app_context():
+        s = db.session
+        event = make_event(s)
+        people = [make_attendee(s, event) for _ in range(50)]
+        s.commit()
+        tokens = [p.badge_token for p in people]
+        assert len(set(tokens)) == 50
+        assert all(len(t) == BADGE_TOKEN_LENGTH and set(t) <= set(ALPHABET) for t in tokens)
+        assert not set("01OIL") & set("".join(tokens))
+        people[1].badge_token = people[0].badge_token
+        with pytest.raises(IntegrityError):
+            s.commit()
+
+
+def test_ticket_ref_is_unique_per_event_but_not_across_events(any_app):
+    with any_app.app_context():
+        s = db.session
+        e1, e2 = make_event(s), make_event(s)
+        make_attendee(s, e1, ticket_ref="T-1")
+        make_attendee(s, e2, ticket_ref="T-1")
+        s.commit()
+        with pytest.raises(IntegrityError):
+            make_attendee(s, e1, ticket_ref="T-1")
+            s.commit()
+
+
+def test_event_log_seq_is_unique_per_event(any_app):
+    with any_app.app_context():
+        s = db.session
+        event = make_event(s)
+        s.add(EventLog(event_id=event.id, seq=1, type="match", room="screen", payload={}))
+        s.commit()
+        s.add(EventLog(event_id=event.id, seq=1, type="stats", room="screen", payload={}))
+        with pytest.raises(IntegrityError):
+            s.commit()
+
+
+def test_contact_cannot_be_with_oneself(any_app):
+    with any_app.app_context():
+        s = db.session
+        event = make_event(s)
+        a = make_attendee(s, event)
+        s.add(Contact(event_id=event.id, from_id=a.id, to_id=a.id))
+        with pytest.raises(IntegrityError):
+            s.commit()
+
+
+def test_check_in_compare_and_set_changes_one_row_once(any_app):
+    with any_app.app_context():
+        s = db.session
+        event = make_event(s)
+        a = make_attendee(s, event)
+        s.commit()
+        cas = (update(Attendee).where(Attendee.id == a.id, Attendee.checked_in_at.is_(None))
+               .values(checked_in_at=datetime.now(timezone.utc)))
+        assert s.execute(cas).rowcount == 1
+        assert s.execute(cas).rowcount == 0
+        s.commit()
+
+
+def test_timestamps_come_back_timezone_aware_in_utc(any_app):
+    with any_app.app_context():
+        s = db.session
+        event = make_event(s)
+        berlin = timezone(timedelta(hours=1))
+        a = make_attendee(s, event)
+        a.checked_in_at = datetime(2026, 11, 26, 9, 30, tzinfo=berlin)
+        s.commit()
+        s.expire_all()
+        loaded = s.scalar(select(Attendee).where(Attendee.id == a.id))
+        assert loaded.checked_in_at.tzinfo is not None
+        assert loaded.checked_in_at == datetime(2026, 11, 26, 8, 30, tzinfo=timezone.utc)
+
+
+def test_deleting_an_event_cascades_to_its_people(any_app):
+    with any_app.app_context():
+        s = db.session
+        event = make_event(s)
+        a = make_attendee(s, event, offers=["Python code reviews"], needs=["A designer"])
+        s.commit()
+        s.delete(event)
+        s.commit()
+        assert s.get(Attendee, a.id) is None
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(app):
+    engine = app.extensions["givetake.db"].engine
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def test_secret_key_is_generated_once_and_kept_in_the_instance_folder(tmp_path, monkeypatch):
+    from kiosk import create_app
+    monkeypatch.delenv("GIVETAKE_SECRET_KEY", raising=False)
+    first = create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"]
+    second = create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"]
+    assert first == second and len(first) >= 40
+    key_file = tmp_path / "secret_key"
+    assert key_file.read_text().strip() == first
+    assert key_file.stat().st_mode & 0o077 == 0
+    other = create_app({"INSTANCE_PATH": str(tmp_path / "other")}).config["SECRET_KEY"]
+    assert other != first
