@@ -24,9 +24,9 @@ FONT_DIR = Path(__file__).resolve().parents[2] / "static" / "fonts"
 # Fallback order: the first font that has a character draws it. Noto Sans first so Latin, Greek and Cyrillic
 # (and spaces, digits, punctuation in every name) share one look; the CJK font late because it also maps Latin.
 _REGULAR_FILES = ["NotoSans-Regular.ttf", "NotoSansArabic-Regular.ttf", "NotoSansHebrew-Regular.ttf",
-                  "NanumSquareR.ttf", "DroidSansFallbackFull.ttf", "NotoSansSymbols2-Regular.ttf"]
+                  "NanumBarunGothic.ttf", "DroidSansFallbackFull.ttf", "NotoSansSymbols2-Regular.ttf"]
 _BOLD_FILES = ["NotoSans-Bold.ttf", "NotoSansArabic-Bold.ttf", "NotoSansHebrew-Bold.ttf",
-               "NanumSquareB.ttf", "DroidSansFallbackFull.ttf", "NotoSansSymbols2-Regular.ttf"]
+               "NanumBarunGothicBold.ttf", "DroidSansFallbackFull.ttf", "NotoSansSymbols2-Regular.ttf"]
 
 # Emoji plumbing that is meaningless once the pictograph itself is dropped: joiners, variation selectors,
 # skin-tone modifiers, tag characters (flag sequences) and the keycap combiner.
@@ -37,9 +37,9 @@ _SPACES = re.compile(r"\s+")
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
 _RTL_BIDI_CLASSES = {"R", "AL"}
 
-# NanumSquare maps thousands of Hanja and symbols to empty glyphs: use it for Hangul only.
+# Nanum maps thousands of Hanja and symbols to empty glyphs: use it for Hangul only.
 _HANGUL = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xAC00, 0xD7FF))
-_ONLY = {"NanumSquareR.ttf": _HANGUL, "NanumSquareB.ttf": _HANGUL}
+_ONLY = {"NanumBarunGothic.ttf": _HANGUL, "NanumBarunGothicBold.ttf": _HANGUL}
 
 _lock = threading.Lock()
 
