@@ -5,7 +5,7 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, redirect, request, session, url_for
+from flask import Flask, has_request_context, redirect, request, session, url_for
 
 from . import config as config_module
 from .db import Database
@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     settings = config_module.from_env(app.instance_path, {**os.environ, **_env_overrides(config)})
     app.config.from_mapping(settings)
+    app.config["LANGUAGES"] = LANGUAGES
     if config:
         app.config.update(config)
     if not app.debug and not app.testing:
@@ -40,6 +41,8 @@ def create_app(config: dict | None = None) -> Flask:
         database.scoped.remove()
 
     _init_extensions(app)
+    from . import matching
+    matching.init_app(app)
     _register_blueprints(app)
 
     from .errors import register_error_handlers
@@ -72,6 +75,8 @@ def _env_overrides(config: dict | None) -> dict:
 
 
 def _select_locale() -> str:
+    if not has_request_context():
+        return "en"  # CLI, matcher thread: messages go to organizers' logs
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
@@ -82,6 +87,8 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale,
                    default_translation_directories=str(ROOT / "kiosk" / "translations"))
+    from flask_babel import get_locale
+    app.jinja_env.globals["get_locale"] = get_locale
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in as an organizer to continue."
@@ -101,5 +108,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .auth.views import bp as auth_bp
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(admin_bp)
+    from .checkin.views import bp as kiosk_bp
+    from .devices.views import bp as devices_bp
+    for blueprint in (auth_bp, admin_bp, devices_bp, kiosk_bp):
+        app.register_blueprint(blueprint)

@@ -18,6 +18,7 @@ ENV_VARS = {
     "GIVETAKE_SMTP_FROM": "sender address of mails",
     "GIVETAKE_SMTP_STARTTLS": "1 to use STARTTLS",
     "GIVETAKE_PRINTER": "default CUPS queue for badges",
+    "GIVETAKE_MATCHER": "inprocess (a thread, the laptop default), redis (a separate `givetake matcher`) or off",
     "GIVETAKE_INSTANCE_PATH": "folder for the SQLite database, secret key and generated files",
 }
 
@@ -53,6 +54,7 @@ def from_env(instance_path: str, environ: dict[str, str] | None = None) -> dict:
         "SMTP_FROM": env.get("GIVETAKE_SMTP_FROM") or "givetake@localhost",
         "SMTP_STARTTLS": (env.get("GIVETAKE_SMTP_STARTTLS") or "") in ("1", "true", "yes"),
         "PRINTER": env.get("GIVETAKE_PRINTER") or None,
+        "MATCHER": env.get("GIVETAKE_MATCHER") or None,
         # Cookies: HttpOnly always, SameSite=Lax so the personal-QR link still opens a session from the camera app.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -4,7 +4,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from .errors import ValidationFailed
+
+#: How fields are named in messages people read (translated).
+FIELD_LABELS = {"first_name": _l("first name"), "last_name": _l("last name"), "email": _l("email"),
+                "company": _l("company"), "title": _l("role"), "pronouns": _l("pronouns"), "phone": _l("phone"),
+                "offer": _l("offer"), "need": _l("need"), "name": _l("name")}
 
 # C0/C1 control characters except tab/newline; bidi overrides that can disguise a name ("Trojan Source").
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -16,12 +24,12 @@ def clean_line(value, *, field: str, max_length: int, required: bool = False, la
     """One line of text: NFC, control characters removed, runs of white space folded, length checked."""
     text = "" if value is None else str(value)
     text = _SPACES.sub(" ", _CONTROL.sub("", unicodedata.normalize("NFC", text))).strip()
-    name = label or field.replace("_", " ")
+    name = label or FIELD_LABELS.get(field) or field.replace("_", " ")
     if required and not text:
-        raise ValidationFailed(f"Please fill in the {name}.", details={field: "required"})
+        raise ValidationFailed(_("Please fill in the %(field)s.", field=name), details={field: "required"})
     if len(text) > max_length:
-        raise ValidationFailed(f"The {name} is too long ({len(text)} characters; at most {max_length}).",
-                               details={field: f"at most {max_length} characters"})
+        raise ValidationFailed(_("The %(field)s is too long (%(n)d characters; at most %(max)d).", field=name,
+                                 n=len(text), max=max_length), details={field: f"at most {max_length} characters"})
     return text
 
 
@@ -31,11 +39,12 @@ def clean_paragraph(value, *, field: str, max_length: int, required: bool = Fals
     text = _CONTROL.sub("", unicodedata.normalize("NFC", text)).replace("\r\n", "\n").replace("\r", "\n")
     text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    name = FIELD_LABELS.get(field) or field
     if required and not text:
-        raise ValidationFailed(f"Please fill in the {field}.", details={field: "required"})
+        raise ValidationFailed(_("Please fill in the %(field)s.", field=name), details={field: "required"})
     if len(text) > max_length:
-        raise ValidationFailed(f"The {field} is too long ({len(text)} characters; at most {max_length}).",
-                               details={field: f"at most {max_length} characters"})
+        raise ValidationFailed(_("The %(field)s is too long (%(n)d characters; at most %(max)d).", field=name,
+                                 n=len(text), max=max_length), details={field: f"at most {max_length} characters"})
     return text
 
 
@@ -45,7 +54,8 @@ def clean_email(value, *, field: str = "email", required: bool = False) -> str |
     if not text:
         return None
     if not EMAIL_RE.match(text):
-        raise ValidationFailed(f"'{text}' is not an email address.", details={field: "not an email address"})
+        raise ValidationFailed(_("'%(value)s' is not an email address.", value=text),
+                               details={field: "not an email address"})
     local, _, domain = text.rpartition("@")
     return f"{local}@{domain.lower()}"
 

@@ -40,10 +40,9 @@ def apply_fields(attendee: Attendee, fields: dict) -> None:
 
 def create_attendee(session: Session, event: Event, *, source: str = "admin", **fields) -> Attendee:
     """Add a person to an event (pre-registration, walk-in or admin), with fresh tokens."""
-    if not (fields.get("first_name") or "").strip():
-        raise ValidationFailed("Please fill in the first name.", details={"first_name": "required"})
-    attendee = Attendee(event=event, source=source, consent_share=[], first_name="", last_name="")
-    apply_fields(attendee, fields)
+    attendee = Attendee(source=source, consent_share=[], first_name="", last_name="")
+    apply_fields(attendee, {"first_name": "", **fields})  # validate before the row joins the session
+    attendee.event = event
     session.add(attendee)
     session.flush()
     return attendee

@@ -1,0 +1,1 @@
+"""Check-in: the kiosk pages and the atomic check-in."""

@@ -1,0 +1,285 @@
+"""The self-service kiosk on a shared tablet: find yourself (or register), your badge, your two cards, consent, done.
+
+Pages are server-rendered forms (they work without JavaScript); small scripts add live name search, the ticket
+camera, the idle reset and the countdown on the last screen. The attendee being served is kept in the session
+for a few minutes only, and never in a URL.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import (Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from ..attendees.service import (MAX_CARD_TEXT, SHAREABLE, apply_fields, issue_personal_token, set_cards,
+                                 update_attendee)
+from ..db import db
+from ..devices.service import current_device
+from ..errors import DomainError, ValidationFailed
+from ..extensions import limiter
+from ..models import CardKind, DeviceKind, Event
+from ..personal import personal_qr_svg, personal_url
+from . import service
+
+bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
+
+#: Seconds a half-finished check-in survives without activity (privacy on a shared tablet).
+STATE_TTL = 300
+#: Items shown on each card at the kiosk (the API and admin allow up to MAX_CARDS_PER_KIND).
+KIOSK_CARD_ITEMS = 3
+#: Seconds the done screen stays before the kiosk returns to the start.
+DONE_SECONDS = 25
+
+OFFER_EXAMPLES = [
+    _l("An intro to someone in my network"), _l("Feedback on your pitch or slides"),
+    _l("How we solved a hard problem at work"), _l("Half an hour of pair programming"),
+    _l("Tips from a mistake I made so you don't"), _l("A coffee and an honest opinion"),
+]
+NEED_EXAMPLES = [
+    _l("Someone who has done this before"), _l("A first customer or beta tester"), _l("A co-founder or collaborator"),
+    _l("Advice on hiring my first employee"), _l("Feedback on an idea"), _l("Someone to practise a talk with"),
+]
+
+
+def _device_key() -> str:
+    device = g.get("gt_device")
+    return f"device:{device.id}" if device else f"ip:{request.remote_addr}"
+
+
+@bp.before_request
+def _paired_kiosks_only():
+    """Unpaired browsers see the pairing screen and never any attendee data."""
+    device = current_device(db.session)
+    if device is None or device.kind != DeviceKind.kiosk:
+        if request.endpoint == "kiosk.lookup" or request.is_json:
+            return jsonify({"code": "not_paired", "message": _("This tablet is not paired as a kiosk.")}), 403
+        return redirect(url_for("devices.pair_device"))
+    g.event = db.session.get(Event, device.event_id)
+    lang = request.args.get("lang")
+    if lang in current_app.config.get("LANGUAGES", ("en", "de")):
+        session["lang"] = lang
+
+
+@bp.app_template_global()
+def kiosk_languages():
+    return [("en", "English"), ("de", "Deutsch")]
+
+
+def _serving():
+    """The attendee this kiosk is serving now, or None when there is none or it went stale."""
+    state = session.get("kiosk")
+    if not state or time.time() - state.get("at", 0) > STATE_TTL:
+        session.pop("kiosk", None)
+        return None
+    try:
+        attendee = service.load_attendee(db.session, g.event, int(state["id"]))
+    except DomainError:
+        session.pop("kiosk", None)
+        return None
+    state["at"] = time.time()
+    session["kiosk"] = state
+    return attendee
+
+
+def _serve(attendee_id: int) -> None:
+    session["kiosk"] = {"id": attendee_id, "at": time.time()}
+
+
+def _require_serving():
+    attendee = _serving()
+    if attendee is None:
+        abort(redirect(url_for("kiosk.start", expired=1)))
+    return attendee
+
+
+def _render(template: str, status: int = 200, **context):
+    return render_template(f"kiosk/{template}", event=g.event, step=template.split(".")[0], **context), status
+
+
+@bp.get("/")
+def start():
+    """Find yourself: type your name, scan your ticket, or register as a walk-in."""
+    session.pop("kiosk", None)
+    query = request.args.get("q", "").strip()[:80]
+    results, error = [], None
+    if query:
+        try:
+            results = [service.public_choice(a) for a in service.lookup_by_name(db.session, g.event, query)]
+        except ValidationFailed as exc:
+            error = exc.message
+    return _render("start.html", query=query, results=results, error=error,
+                   expired=bool(request.args.get("expired")))
+
+
+@bp.get("/lookup")
+@limiter.limit("60 per minute", key_func=_device_key)
+def lookup():
+    """Live name search: first name, last initial and company only, a handful at most."""
+    try:
+        people = service.lookup_by_name(db.session, g.event, request.args.get("q", "")[:80])
+    except ValidationFailed as exc:
+        return jsonify({"code": exc.code, "message": exc.message, "results": []}), 200
+    return jsonify({"results": [service.public_choice(a) for a in people]})
+
+
+@bp.post("/select")
+def select_attendee():
+    """Choose yourself from the search results."""
+    attendee = service.load_attendee(db.session, g.event, request.form.get("attendee_id", type=int) or 0)
+    _serve(attendee.id)
+    if attendee.checked_in_at is not None:
+        return redirect(url_for("kiosk.already"))
+    return redirect(url_for("kiosk.details"))
+
+
+@bp.post("/ticket")
+@limiter.limit("30 per minute", key_func=_device_key)
+def ticket():
+    """A scanned ticket QR (camera or USB scanner): jump straight to that attendee."""
+    try:
+        attendee = service.lookup_by_ticket(db.session, g.event, request.form.get("code", ""))
+    except DomainError as exc:
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(exc.to_dict()), exc.status
+        return _render("start.html", status=exc.status, query="", results=[], error=exc.message, expired=False)
+    _serve(attendee.id)
+    target = url_for("kiosk.already") if attendee.checked_in_at else url_for("kiosk.details")
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify({"redirect": target})
+    return redirect(target)
+
+
+@bp.route("/walk-in", methods=["GET", "POST"])
+def walkin():
+    """Register without a ticket."""
+    values = {k: request.form.get(k, "") for k in ("first_name", "last_name", "email", "company", "title")}
+    if request.method == "POST":
+        try:
+            attendee = service.register_walkin(db.session, g.event, **values)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            return _render("walkin.html", status=exc.status, values=values, error=exc)
+        _serve(attendee.id)
+        return redirect(url_for("kiosk.offer"))
+    return _render("walkin.html", values=values, error=None)
+
+
+@bp.route("/details", methods=["GET", "POST"])
+def details():
+    """Check your badge and correct your details."""
+    attendee = _require_serving()
+    if request.method == "POST":
+        fields = {k: request.form.get(k, "") for k in ("first_name", "last_name", "company", "title", "pronouns")}
+        try:
+            update_attendee(db.session, attendee, **fields)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            return _render("details.html", status=exc.status, attendee=attendee, values=fields, error=exc)
+        return redirect(url_for("kiosk.offer"))
+    values = {k: getattr(attendee, k) for k in ("first_name", "last_name", "company", "title", "pronouns")}
+    return _render("details.html", attendee=attendee, values=values, error=None)
+
+
+def _card_step(kind: CardKind, template: str, next_endpoint: str, examples: list[str]):
+    attendee = _require_serving()
+    tags = [t.label for t in g.event.tags]
+    if request.method == "POST":
+        texts = request.form.getlist("text")[:KIOSK_CARD_ITEMS]
+        chosen = request.form.getlist("tags")
+        items = [{"text": t, "tags": chosen if i == 0 else []} for i, t in enumerate(texts)]
+        if not any(t.strip() for t in texts) and chosen:
+            items = [{"text": "", "tags": chosen}]
+        try:
+            set_cards(db.session, attendee, kind, items, allowed_tags=tags)
+            service.cards_changed(db.session, attendee)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            return _render(template, status=exc.status, attendee=attendee, texts=texts, chosen=chosen, tags=tags,
+                           examples=examples, error=exc, max_length=MAX_CARD_TEXT, items=KIOSK_CARD_ITEMS)
+        return redirect(url_for(next_endpoint))
+    cards = attendee.cards_of(kind)
+    texts = [c.text for c in cards]
+    chosen = sorted({t for c in cards for t in (c.tags or [])})
+    return _render(template, attendee=attendee, texts=texts, chosen=chosen, tags=tags, examples=examples,
+                   error=None, max_length=MAX_CARD_TEXT, items=KIOSK_CARD_ITEMS)
+
+
+@bp.route("/offer", methods=["GET", "POST"])
+def offer():
+    """Card one: "I can offer" (asked first: everyone has something to give)."""
+    return _card_step(CardKind.offer, "offer.html", "kiosk.need", OFFER_EXAMPLES)
+
+
+@bp.route("/need", methods=["GET", "POST"])
+def need():
+    """Card two: "I'm looking for"."""
+    return _card_step(CardKind.need, "need.html", "kiosk.consent", NEED_EXAMPLES)
+
+
+@bp.route("/consent", methods=["GET", "POST"])
+def consent():
+    """Choose what the screen shows and what a badge scan shares, then check in and print."""
+    attendee = _require_serving()
+    if request.method == "POST":
+        fields = {"consent_screen": bool(request.form.get("consent_screen")),
+                  "consent_share": request.form.getlist("consent_share")}
+        try:
+            apply_fields(attendee, fields)
+            result = service.check_in(db.session, g.event, attendee, g.gt_device)
+            if not result.checked_in:
+                db.session.commit()
+                return redirect(url_for("kiosk.already", raced=1))
+            job = _print_badge(attendee)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            return _render("consent.html", status=exc.status, attendee=attendee, shareable=SHAREABLE, error=exc)
+        session.pop("kiosk", None)
+        return _done(attendee, result.personal_token, job)
+    return _render("consent.html", attendee=attendee, shareable=SHAREABLE, error=None)
+
+
+def _print_badge(attendee):
+    """Queue the attendee's badge on this kiosk's printer (the badges capability), if printing is set up."""
+    try:
+        from ..badges.service import queue_badge_print
+    except ImportError:
+        return None
+    return queue_badge_print(db.session, attendee, g.gt_device)
+
+
+def _done(attendee, token: str | None, job=None):
+    url = personal_url(token) if token else None
+    return _render("done.html", attendee=attendee, personal_url=url, qr_svg=personal_qr_svg(url) if url else None,
+                   job=job, seconds=DONE_SECONDS)
+
+
+@bp.route("/already", methods=["GET", "POST"])
+def already():
+    """Already checked in (here or at another kiosk): reprint, get the phone QR again, or edit the cards."""
+    attendee = _require_serving()
+    if request.method == "POST":
+        action = request.form.get("action")
+        if action == "qr":
+            token = issue_personal_token(attendee)  # the old phone link stops working: tokens are shown once
+            db.session.commit()
+            session.pop("kiosk", None)
+            return _done(attendee, token)
+        if action == "reprint":
+            job = _print_badge(attendee)
+            db.session.commit()
+            session.pop("kiosk", None)
+            return _done(attendee, None, job)
+    return _render("already.html", attendee=attendee, raced=bool(request.args.get("raced")))
+
+
+@bp.post("/reset")
+def reset():
+    """Start over (the idle timer and the "Start over" button): forget who was being served."""
+    session.pop("kiosk", None)
+    return redirect(url_for("kiosk.start"))

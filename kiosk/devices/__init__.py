@@ -1,0 +1,1 @@
+"""Paired devices: kiosks, screens and scanners, with their bearer tokens."""

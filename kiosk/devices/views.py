@@ -1,0 +1,117 @@
+"""Device pages: organizers add and unpair devices; a tablet or TV pairs itself with a short code."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+
+from ..db import db
+from ..errors import DomainError
+from ..events.service import get_event
+from ..extensions import limiter
+from ..models import Device, DeviceKind, utcnow
+from .service import COOKIE, create_device, new_pairing_code, pair, revoke, set_device_cookie
+
+bp = Blueprint("devices", __name__)
+
+
+def _landing(device: Device) -> str:
+    if device.kind == DeviceKind.screen:
+        return url_for("screen.show", slug=device_event_slug(device)) if "screen.show" in _endpoints() else "/"
+    return url_for("kiosk.start")
+
+
+def _endpoints() -> set[str]:
+    from flask import current_app
+    return {rule.endpoint for rule in current_app.url_map.iter_rules()}
+
+
+def device_event_slug(device: Device) -> str:
+    from ..models import Event
+    return db.session.get(Event, device.event_id).slug
+
+
+@bp.get("/admin/events/<slug>/devices")
+@login_required
+def devices(slug: str):
+    """An event's kiosks and screens: pairing codes, last seen, printers."""
+    session = db.session
+    event = get_event(session, slug)
+    rows = session.scalars(select(Device).where(Device.event_id == event.id).order_by(Device.kind, Device.id)).all()
+    return render_template("admin/devices.html", event=event, devices=rows, kinds=list(DeviceKind), now=utcnow())
+
+
+@bp.post("/admin/events/<slug>/devices")
+@login_required
+def device_new(slug: str):
+    """Add a device and show its pairing code."""
+    session = db.session
+    event = get_event(session, slug)
+    try:
+        device = create_device(session, event, request.form.get("kind", "kiosk"), request.form.get("name", ""))
+        session.commit()
+    except (DomainError, ValueError) as exc:
+        session.rollback()
+        flash(getattr(exc, "message", str(exc)), "error")
+        return redirect(url_for("devices.devices", slug=slug))
+    flash(f"{device.name} added: pair it with the code {device.pairing_code}.", "success")
+    return redirect(url_for("devices.devices", slug=slug))
+
+
+@bp.post("/admin/events/<slug>/devices/<int:device_id>/<action>")
+@login_required
+def device_action(slug: str, device_id: int, action: str):
+    """Re-pair (new code), unpair, or use this very browser as the device."""
+    session = db.session
+    event = get_event(session, slug)
+    device = session.get(Device, device_id)
+    if device is None or device.event_id != event.id:
+        flash("There is no such device.", "error")
+        return redirect(url_for("devices.devices", slug=slug))
+    if action == "repair":
+        code = new_pairing_code(device)
+        session.commit()
+        flash(f"New pairing code for {device.name}: {code}. The old pairing stopped working.", "success")
+    elif action == "revoke":
+        revoke(device)
+        session.commit()
+        flash(f"{device.name} is unpaired.", "success")
+    elif action == "this-browser":
+        new_pairing_code(device)
+        device, token = pair(session, device.pairing_code)
+        session.commit()
+        response = make_response(redirect(_landing(device)))
+        set_device_cookie(response, token)
+        return response
+    return redirect(url_for("devices.devices", slug=slug))
+
+
+@bp.route("/pair", methods=["GET", "POST"])
+@bp.get("/pair/<code>")
+@limiter.limit("10 per minute", methods=["POST"])
+def pair_device(code: str = ""):
+    """The pairing screen a new tablet or TV shows: type (or scan) the code from admin."""
+    if request.method == "POST":
+        session = db.session
+        try:
+            device, token = pair(session, request.form.get("code", ""))
+            session.commit()
+        except DomainError as exc:
+            session.rollback()
+            return render_template("kiosk/pair.html", code=request.form.get("code", ""), error=exc.message), \
+                exc.status
+        response = make_response(redirect(_landing(device)))
+        set_device_cookie(response, token)
+        return response
+    return render_template("kiosk/pair.html", code=code, error=None)
+
+
+@bp.post("/unpair")
+@login_required
+def unpair_this_browser():
+    """Forget the pairing stored in this browser (organizer only: kiosk mode has no way out otherwise)."""
+    response = make_response(redirect(url_for("admin.home")))
+    response.delete_cookie(COOKIE)
+    flash(_("This browser is no longer paired."), "info")
+    return response

@@ -1,0 +1,165 @@
+"""The single writer for matching: one loop owns every event's MatchEngine and makes every match decision.
+
+Web requests (check-in, card edits, leaving, round requests) put work on a queue and return at once. On a laptop
+the loop is a thread in the web process; in scale-out it is the `givetake matcher` process reading a Redis list.
+After a restart an event's engine is rebuilt from the database on first use, with the cached embeddings.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+import matcher
+from ..db import Database
+from ..models import Attendee, Event
+from . import service
+from .queue import WorkQueue
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1)
+def shared_encoder():
+    """The process-wide encoder (MiniLM fused with lexical, or lexical alone); loaded once, used by the one loop."""
+    return matcher.default_encoder()
+
+
+class MatcherLoop:
+    """Consumes work items and keeps one MatchEngine per event in memory."""
+
+    def __init__(self, database: Database, work: WorkQueue, encoder=None):
+        self.database = database
+        self.work = work
+        self._encoder = encoder
+        self.engines: dict[int, matcher.MatchEngine] = {}
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self.processed = 0
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            self._encoder = shared_encoder()
+        return self._encoder
+
+    @property
+    def model_id(self) -> str | None:
+        semantic = matcher.encoders.semantic_of(self.encoder)
+        return getattr(semantic, "model_id", None)
+
+    # -- running -------------------------------------------------------------------------------------------
+    def start(self) -> "MatcherLoop":
+        """Run in a daemon thread (laptop tier)."""
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self.run_forever, name="givetake-matcher", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5) -> None:
+        """Ask the loop to finish its current item and stop."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run_forever(self) -> None:
+        """Process items until stopped; an item that fails is logged and skipped, never kills the loop."""
+        while not self._stop.is_set():
+            item = self.work.get(timeout=0.5)
+            if item is None:
+                self._idle.set()
+                continue
+            self._idle.clear()
+            try:
+                self.handle(item)
+            except Exception:
+                log.exception("matcher could not handle %r", item)
+            finally:
+                self.processed += 1
+
+    def drain(self, timeout: float = 30) -> bool:
+        """Wait until the queue is empty and the loop idle (tests and the CLI); True if it got there in time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            size = getattr(self.work, "qsize", lambda: 0)()
+            if size == 0 and self._idle.wait(0.05) and getattr(self.work, "qsize", lambda: 0)() == 0:
+                return True
+            time.sleep(0.02)
+        return False
+
+    # -- work ------------------------------------------------------------------------------------------------
+    def handle(self, item: dict) -> None:
+        """Dispatch one work item."""
+        kind = item.get("kind")
+        event_id = int(item["event_id"])
+        if kind in ("checkin", "cards"):
+            self.on_present(event_id, int(item["attendee_id"]))
+        elif kind == "leave":
+            engine = self.engines.get(event_id)
+            if engine is not None and int(item["attendee_id"]) in engine:
+                engine.remove(int(item["attendee_id"]))
+        elif kind == "status":
+            engine = self.engines.get(event_id)
+            if engine is not None:
+                reason = {"declined": "declined", "met": "met"}.get(item.get("status"), "matched")
+                engine.exclude(int(item["a"]), int(item["b"]), reason=reason)
+        elif kind == "reset":
+            self.engines.pop(event_id, None)
+        else:
+            log.warning("unknown matcher work %r", item)
+
+    def engine_for(self, event_id: int) -> matcher.MatchEngine:
+        """The event's engine, built from the database on first use (everyone present, known pairs excluded)."""
+        engine = self.engines.get(event_id)
+        if engine is not None:
+            return engine
+        with self.database.transaction() as session:
+            event = session.get(Event, event_id)
+            settings = service.settings_of(event)
+            engine = matcher.MatchEngine(self.encoder, capacity=int(settings["capacity"]),
+                                         window_s=float(settings["window_s"]),
+                                         exclude_same_company=bool(settings["exclude_same_company"]))
+            people = service.present_attendees(session, event_id)
+            model_id = self.model_id
+            profiles = engine.upsert_many([service.profile_of(a, model_id) for a in people])
+            for attendee, profile in zip(people, profiles):
+                service.store_embeddings(attendee, profile, model_id)
+            for a, b, reason in service.known_pairs(session, event_id):
+                engine.exclude(a, b, reason=reason)
+        self.engines[event_id] = engine
+        log.info("matcher engine for event %s rebuilt with %d people", event_id, len(people))
+        return engine
+
+    def on_present(self, event_id: int, attendee_id: int) -> list:
+        """Someone checked in or changed their cards: (re)index them and store their best new matches."""
+        engine = self.engine_for(event_id)
+        with self.database.transaction() as session:
+            attendee = session.scalar(select(Attendee).where(Attendee.id == attendee_id)
+                                      .options(selectinload(Attendee.cards)))
+            if attendee is None or attendee.checked_in_at is None or attendee.erased_at is not None:
+                if attendee_id in engine:
+                    engine.remove(attendee_id)
+                return []
+            model_id = self.model_id
+            profile = engine.upsert(service.profile_of(attendee, model_id))
+            service.store_embeddings(attendee, profile, model_id)
+            settings = service.settings_of(session.get(Event, event_id))
+            found = engine.suggest(attendee_id, k=int(settings["k"]))
+            if not found:
+                return []
+            ids = {m.a for m in found} | {m.b for m in found}
+            people = {a.id: a for a in session.scalars(select(Attendee).where(Attendee.id.in_(ids)))}
+            saved = []
+            for match in found:
+                row = service.save_match(session, event_id, match, people)
+                if row is not None:
+                    engine.record(match)
+                    saved.append(row)
+            return saved

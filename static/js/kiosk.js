@@ -1,0 +1,196 @@
+// Kiosk enhancements: live name search, ticket QR camera, idle reset, one-tap forms, done-screen countdown.
+// Every page works without this script; it only makes the tablet faster and tidier.
+
+const IDLE_SECONDS = 90;
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+
+function post(url, fields) {
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = url;
+  for (const [name, value] of Object.entries({ csrf_token: csrf, ...fields })) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    form.append(input);
+  }
+  document.body.append(form);
+  form.submit();
+}
+
+// Idle: a shared tablet must not keep someone's details on screen. Any touch or key restarts the clock.
+function idleReset() {
+  const resetForm = document.querySelector("form.start-over");
+  if (!resetForm) return;
+  let last = Date.now();
+  for (const type of ["pointerdown", "keydown", "input", "scroll"]) {
+    addEventListener(type, () => { last = Date.now(); }, { passive: true });
+  }
+  setInterval(() => {
+    if (Date.now() - last > IDLE_SECONDS * 1000) resetForm.submit();
+  }, 1000);
+}
+
+// Forms submit once: a double tap must not check someone in twice or print two badges.
+function submitOnce() {
+  for (const form of document.querySelectorAll("form[data-once]")) {
+    form.addEventListener("submit", (event) => {
+      if (form.dataset.sent) { event.preventDefault(); return; }
+      form.dataset.sent = "1";
+      const clicked = event.submitter;
+      if (clicked?.name) {
+        const keep = document.createElement("input");
+        keep.type = "hidden"; keep.name = clicked.name; keep.value = clicked.value;
+        form.append(keep);
+      }
+      for (const button of form.querySelectorAll("button")) button.disabled = true;
+    });
+  }
+}
+
+// Live search: results as you type (debounced), showing only first name, last initial and company.
+function liveSearch() {
+  const form = document.querySelector("form.search");
+  if (!form) return;
+  const input = form.querySelector("input[name=q]");
+  const results = document.getElementById("results");
+  const template = document.getElementById("choice-template");
+  let timer = null;
+  let seq = 0;
+
+  async function search() {
+    const q = input.value.trim();
+    const mine = ++seq;
+    if (q.length < 2) { results.replaceChildren(); return; }
+    const response = await fetch(`${form.dataset.lookup}?q=${encodeURIComponent(q)}`, { headers: { Accept: "application/json" } });
+    if (mine !== seq) return;  // a newer keystroke won
+    if (response.status === 429) { results.textContent = "…"; return; }
+    const body = await response.json();
+    const nodes = (body.results ?? []).map((person) => {
+      const node = template.content.firstElementChild.cloneNode(true);
+      node.querySelector("input[name=attendee_id]").value = person.id;
+      node.querySelector("input[name=csrf_token]").value = csrf;
+      node.querySelector(".choice-name").textContent = `${person.first_name} ${person.last_initial}`.trim();
+      node.querySelector(".choice-company").textContent = person.company;
+      node.querySelector(".choice-here").hidden = !person.checked_in;
+      return node;
+    });
+    results.replaceChildren(...nodes);
+  }
+
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 180); });
+  // A USB ticket scanner types the code and Enter: treat a long code-like entry as a ticket.
+  form.addEventListener("submit", (event) => {
+    const value = input.value.trim();
+    if (/^[A-Za-z0-9\-\/:.]{8,}$/.test(value) && /\d/.test(value) && !/\s/.test(value)) {
+      event.preventDefault();
+      post(form.dataset.ticket, { code: value });
+    }
+  });
+}
+
+// Ticket camera: the browser's BarcodeDetector where it exists (Android), the vendored jsQR elsewhere.
+function ticketScanner() {
+  const open = document.getElementById("scan-ticket");
+  if (!open || !navigator.mediaDevices?.getUserMedia || !window.isSecureContext) return;
+  open.hidden = false;
+  const box = document.getElementById("scanner");
+  const video = document.getElementById("scanner-video");
+  const status = document.getElementById("scanner-status");
+  const strings = document.querySelector(".strings").dataset;
+  let stream = null;
+  let running = false;
+
+  async function decoder() {
+    if ("BarcodeDetector" in window) {
+      const formats = await window.BarcodeDetector.getSupportedFormats?.() ?? [];
+      if (formats.includes("qr_code")) {
+        const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+        return async (source) => (await detector.detect(source))[0]?.rawValue ?? null;
+      }
+    }
+    await loadScript("/static/vendor/jsqr/jsQR.js");
+    const canvas = document.createElement("canvas");
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    return async (source) => {
+      canvas.width = source.videoWidth; canvas.height = source.videoHeight;
+      if (!canvas.width) return null;
+      context.drawImage(source, 0, 0);
+      const image = context.getImageData(0, 0, canvas.width, canvas.height);
+      return window.jsQR(image.data, image.width, image.height, { inversionAttempts: "dontInvert" })?.data ?? null;
+    };
+  }
+
+  function stop() {
+    running = false;
+    stream?.getTracks().forEach((track) => track.stop());
+    box.hidden = true;
+  }
+
+  open.addEventListener("click", async () => {
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "user" }, audio: false });
+    } catch {
+      status.textContent = strings.cameraDenied;
+      box.hidden = false;
+      return;
+    }
+    video.srcObject = stream;
+    box.hidden = false;
+    await video.play();
+    const decode = await decoder();
+    running = true;
+    while (running) {
+      const code = await decode(video);
+      if (code) {
+        stop();
+        document.getElementById("ticket-code").value = code;
+        document.getElementById("ticket-form").submit();
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 120));
+    }
+  });
+  document.getElementById("scanner-close").addEventListener("click", stop);
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    if (document.querySelector(`script[src="${src}"]`)) { resolve(); return; }
+    const script = document.createElement("script");
+    script.src = src; script.onload = resolve; script.onerror = reject;
+    document.head.append(script);
+  });
+}
+
+// Done screen: count down, then back to the start for the next person.
+function doneCountdown() {
+  const done = document.querySelector(".done[data-return]");
+  if (!done) return;
+  let left = Number(done.dataset.seconds || 25);
+  // A touch means someone is still reading (or scanning the QR): give them at least ten more seconds.
+  addEventListener("pointerdown", () => { left = Math.max(left, 10); }, { passive: true });
+  setInterval(() => { if (left-- <= 0) location.assign(done.dataset.return); }, 1000);
+}
+
+// Badge print status on the done screen, when the kiosk has a printer.
+async function printStatus() {
+  const status = document.querySelector("[data-job-status]");
+  if (!status?.dataset.jobStatus) return;
+  for (let i = 0; i < 30; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const response = await fetch(status.dataset.jobStatus, { headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const job = await response.json();
+    if (job.message) status.textContent = job.message;
+    if (job.status === "done" || job.status === "failed") return;
+  }
+}
+
+idleReset();
+submitOnce();
+liveSearch();
+ticketScanner();
+doneCountdown();
+printStatus();

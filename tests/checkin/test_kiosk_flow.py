@@ -1,0 +1,171 @@
+"""The kiosk pages end to end through the Flask test client: pairing, finding yourself, cards, consent, done."""
+from __future__ import annotations
+
+import re
+import time
+
+from sqlalchemy import select
+
+from kiosk.db import db
+from kiosk.models import Attendee, CardKind, Match
+from kiosk.tokens import hash_token
+from tests.conftest import csrf_from
+
+
+def _csrf(client, url="/kiosk/"):
+    return csrf_from(client.get(url).get_data(as_text=True))
+
+
+def _wait_for_matches(app, attendee_id: int, timeout: float = 20) -> list[Match]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.app_context():
+            rows = db.session.scalars(select(Match).where((Match.a_id == attendee_id) | (Match.b_id == attendee_id))).all()
+            if rows:
+                return rows
+        time.sleep(0.05)
+    return []
+
+
+def test_an_unpaired_browser_sees_the_pairing_screen_and_no_data(client, event_people):
+    response = client.get("/kiosk/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/pair")
+    lookup = client.get("/kiosk/lookup?q=an")
+    assert lookup.status_code == 403 and "Ana" not in lookup.get_data(as_text=True)
+    page = client.get("/pair").get_data(as_text=True)
+    assert "Pairing code" in page and "Ana" not in page
+
+
+def test_pairing_with_a_code_sets_an_httponly_device_cookie(app, client, event_people):
+    from kiosk.devices.service import create_device
+    from kiosk.models import Event
+    with app.app_context():
+        device = create_device(db.session, db.session.get(Event, event_people["event_id"]), "kiosk", "Left")
+        db.session.commit()
+        code = device.pairing_code
+    token = csrf_from(client.get(f"/pair/{code}").get_data(as_text=True))
+    bad = client.post("/pair", data={"code": "ZZZZZZ", "csrf_token": token})
+    assert bad.status_code == 404 and "not valid" in bad.get_data(as_text=True)
+    response = client.post("/pair", data={"code": code.lower(), "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/kiosk/")
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("gt_device="))
+    assert "HttpOnly" in cookie
+    assert client.get("/kiosk/").status_code == 200
+    reuse = client.post("/pair", data={"code": code, "csrf_token": token})
+    assert reuse.status_code == 404  # a code works once
+
+
+def test_lookup_shows_only_enough_to_choose(kiosk_client):
+    body = kiosk_client.get("/kiosk/lookup?q=gar").get_json()
+    assert body["results"] == [{"id": body["results"][0]["id"], "first_name": "Ana", "last_initial": "G.",
+                                "company": "Brightloop", "checked_in": False}]
+    assert kiosk_client.get("/kiosk/lookup?q=chloe").get_json()["results"][0]["first_name"] == "Chloé"
+    short = kiosk_client.get("/kiosk/lookup?q=a").get_json()
+    assert short["results"] == [] and "at least 2" in short["message"]
+    assert kiosk_client.get("/kiosk/lookup?q=%25").get_json()["results"] == []
+
+
+def test_lookup_is_rate_limited_per_kiosk(kiosk_client):
+    codes = [kiosk_client.get(f"/kiosk/lookup?q=an{i % 3}").status_code for i in range(62)]
+    assert codes.count(200) == 60 and codes[-1] == 429
+
+
+def test_pre_registered_attendee_checks_in_and_gets_matched(app, kiosk_client, event_people):
+    # Ben is already here, so Ana's check-in has someone to match with.
+    with app.app_context():
+        from kiosk.checkin.service import check_in
+        from kiosk.models import Event
+        s = db.session
+        check_in(s, s.get(Event, event_people["event_id"]), s.get(Attendee, event_people["ben"]))
+        s.commit()
+    csrf = _csrf(kiosk_client)
+    r = kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["ana"], "csrf_token": csrf})
+    assert r.headers["Location"].endswith("/kiosk/details")
+    page = kiosk_client.get("/kiosk/details").get_data(as_text=True)
+    assert "Hi Ana!" in page and "Brightloop" in page
+    r = kiosk_client.post("/kiosk/details", data={"first_name": "Ana", "last_name": "García", "company": "Brightloop",
+                                                  "title": "Founder", "pronouns": "she/her", "csrf_token": csrf})
+    assert r.headers["Location"].endswith("/kiosk/offer")
+    offer_page = kiosk_client.get("/kiosk/offer").get_data(as_text=True)
+    assert "I can offer" in offer_page and "I review pitch decks" in offer_page
+    r = kiosk_client.post("/kiosk/offer", data={"text": ["I review pitch decks and term sheets", "Intros to angels", ""],
+                                                "tags": ["Funding"], "csrf_token": csrf})
+    assert r.headers["Location"].endswith("/kiosk/need")
+    r = kiosk_client.post("/kiosk/need", data={"text": ["A designer for our landing page"], "tags": ["Design"],
+                                               "csrf_token": csrf})
+    assert r.headers["Location"].endswith("/kiosk/consent")
+    done = kiosk_client.post("/kiosk/consent", data={"consent_screen": "1", "consent_share": ["email", "company"],
+                                                     "csrf_token": csrf})
+    html = done.get_data(as_text=True)
+    assert done.status_code == 200 and "You're in, Ana!" in html and "<svg" in html
+    link = re.search(r"https://give\.example\.org/m/([A-Z0-9]+)", html)
+    assert link is None  # the link is only inside the QR, not printed as text
+    with app.app_context():
+        ana = db.session.get(Attendee, event_people["ana"])
+        assert ana.checked_in_at is not None and ana.title == "Founder" and ana.pronouns == "she/her"
+        assert ana.consent_screen and ana.consent_share == ["email", "company"]
+        assert [c.text for c in ana.cards_of(CardKind.offer)] == ["I review pitch decks and term sheets", "Intros to angels"]
+        assert ana.personal_token_hash is not None
+    matches = _wait_for_matches(app, event_people["ana"])
+    assert [(m.a_id, m.b_id) for m in matches] == [tuple(sorted((event_people["ana"], event_people["ben"])))]
+    assert matches[0].direction == "both" and matches[0].reasons and matches[0].starter
+    # The kiosk forgot Ana: the next person starts from scratch.
+    assert kiosk_client.get("/kiosk/details").headers["Location"].startswith("/kiosk/?expired")
+
+
+def test_walk_in_registers_and_checks_in(app, kiosk_client, event_people):
+    csrf = _csrf(kiosk_client)
+    bad = kiosk_client.post("/kiosk/walk-in", data={"first_name": "", "csrf_token": csrf})
+    assert bad.status_code == 422 and "first name" in bad.get_data(as_text=True)
+    r = kiosk_client.post("/kiosk/walk-in", data={"first_name": "محمد", "last_name": "العلي", "email": "m@example.org",
+                                                  "company": "<b>Datawell</b>", "csrf_token": csrf})
+    assert r.headers["Location"].endswith("/kiosk/offer")
+    kiosk_client.post("/kiosk/offer", data={"text": ["Arabic NLP advice"], "csrf_token": csrf})
+    kiosk_client.post("/kiosk/need", data={"text": ["Beta testers"], "csrf_token": csrf})
+    done = kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
+    assert "محمد" in done.get_data(as_text=True)
+    with app.app_context():
+        person = db.session.scalar(select(Attendee).where(Attendee.first_name == "محمد"))
+        assert person.source == "walkin" and person.checked_in_at and person.company == "<b>Datawell</b>"
+        assert person.consent_screen is False and person.consent_share == []
+
+
+def test_already_checked_in_offers_reprint_and_a_new_phone_code(app, kiosk_client, event_people):
+    csrf = _csrf(kiosk_client)
+    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["chloe"], "csrf_token": csrf})
+    kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
+    with app.app_context():
+        first_hash = db.session.get(Attendee, event_people["chloe"]).personal_token_hash
+    r = kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["chloe"], "csrf_token": csrf})
+    assert r.headers["Location"].endswith("/kiosk/already")
+    assert "already checked in" in kiosk_client.get("/kiosk/already").get_data(as_text=True)
+    page = kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf}).get_data(as_text=True)
+    token = None
+    with app.app_context():
+        second_hash = db.session.get(Attendee, event_people["chloe"]).personal_token_hash
+    assert "<svg" in page and second_hash != first_hash
+
+
+def test_a_ticket_scan_finds_the_attendee(kiosk_client, event_people):
+    csrf = _csrf(kiosk_client)
+    r = kiosk_client.post("/kiosk/ticket", data={"code": "T-101", "csrf_token": csrf})
+    assert r.headers["Location"].endswith("/kiosk/details")
+    assert "Hi Ben!" in kiosk_client.get("/kiosk/details").get_data(as_text=True)
+    miss = kiosk_client.post("/kiosk/ticket", data={"code": "NOPE-1", "csrf_token": csrf})
+    assert miss.status_code == 404 and "could not find that ticket" in miss.get_data(as_text=True)
+
+
+def test_idle_state_expires(app, kiosk_client, event_people, monkeypatch):
+    csrf = _csrf(kiosk_client)
+    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["ana"], "csrf_token": csrf})
+    import kiosk.checkin.views as views
+    real_time = time.time
+    monkeypatch.setattr(views.time, "time", lambda: real_time() + views.STATE_TTL + 1)
+    assert "expired" in kiosk_client.get("/kiosk/offer").headers["Location"]
+
+
+def test_kiosk_pages_speak_german(kiosk_client):
+    page = kiosk_client.get("/kiosk/?lang=de").get_data(as_text=True)
+    assert "Willkommen" in page
+    assert "Willkommen" in kiosk_client.get("/kiosk/").get_data(as_text=True)  # the choice sticks
+    assert "Welcome" in kiosk_client.get("/kiosk/?lang=en").get_data(as_text=True)
