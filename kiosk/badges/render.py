@@ -74,6 +74,7 @@ class _Block:
     wrap_below: float = 0.0
     space_before: float = 0.0
     group: int = 0  # blocks of a group (a label and its text) are dropped together
+    lead: bool = False  # the first name: shrinks last
 
 
 @dataclass
@@ -183,13 +184,17 @@ def _fit_block(block: _Block, top: float, scale: float, width_at: Callable[[floa
 
 
 def _flow(blocks: list[_Block], top: float, bottom: float, left: float, width_at: Callable[[float], float],
-          scale: float) -> tuple[list[_Line], float]:
-    """Place blocks top-down; return the lines and the lowest point used."""
+          scale: float, lead_scale: float = 1.0) -> tuple[list[_Line], float]:
+    """Place blocks top-down; return the lines and the lowest point used.
+
+    `scale` sizes every block but the lead (the first name), which `lead_scale` sizes.
+    """
     placed: list[_Line] = []
     y = top
     for block in blocks:
-        y -= block.space_before * scale
-        size, lines = _fit_block(block, y, scale, width_at)
+        block_scale = lead_scale if block.lead else scale
+        y -= block.space_before * block_scale
+        size, lines = _fit_block(block, y, block_scale, width_at)
         stack = font_stack(block.bold)
         rtl = is_rtl(block.text)
         for i, line in enumerate(lines):
@@ -203,13 +208,22 @@ def _flow(blocks: list[_Block], top: float, bottom: float, left: float, width_at
     return placed, y
 
 
+# (first name scale, details scale), tried in order until the badge's text fits.
+_SHRINK_PLAN = ((1.0, 1.0), (1.0, 0.94), (1.0, 0.88), (1.0, 0.82), (0.9, 0.82), (0.9, 0.76), (0.8, 0.76),
+                (0.8, 0.7))
+
+
 def _fit_flow(blocks: list[_Block], top: float, bottom: float, left: float,
               width_at: Callable[[float], float]) -> list[_Line]:
-    """Flow blocks so they end above `bottom`: scale all down in steps, then drop the last groups."""
+    """Flow blocks so they end above `bottom`.
+
+    In order: shrink the details, then the first name a little too, then keep one line per card, then drop
+    whole groups from the end (need, offer, pronouns, role): the first name and full name always print.
+    """
     blocks = list(blocks)
     while True:
-        for scale in (1.0, 0.94, 0.88, 0.82, 0.76, 0.7):
-            lines, low = _flow(blocks, top, bottom, left, width_at, scale)
+        for lead_scale, scale in _SHRINK_PLAN:
+            lines, low = _flow(blocks, top, bottom, left, width_at, scale, lead_scale)
             if low >= bottom - 0.5:
                 return lines
         multi = [b for b in blocks if b.max_lines > 1 and not b.wrap_below]
@@ -379,7 +393,7 @@ def _draw_front(c: Canvas, badge: BadgeData, style: BadgeStyle, x0: float, y0: f
     first = _text(badge.first_name) or _text((badge.full_name or "").split(" ")[0] if badge.full_name else "")
     full = _text(badge.full_name)
     show = style.show
-    blocks = [_Block(first, True, 0.21 * u, 0.10 * u, INK, max_lines=2, wrap_below=0.15 * u)]
+    blocks = [_Block(first, True, 0.21 * u, 0.10 * u, INK, max_lines=2, wrap_below=0.15 * u, lead=True)]
     if full and full != first:
         blocks.append(_Block(full, False, 0.068 * u, 0.05 * u, INK, space_before=0.01 * u))
     role = " \u00b7 ".join(t for t in (

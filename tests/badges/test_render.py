@@ -239,5 +239,7 @@ def test_renders_every_layout_to_png_artifacts(tmp_path):
         (ARTIFACTS / f"{name}.pdf").write_bytes(pdf)
         pages = rasterize(pdf, tmp_path, dpi=100, name=name)
         assert pages
+        for old in ARTIFACTS.glob(f"{name}-*.png"):
+            old.unlink()
         for page in pages:
             shutil.copy(page, ARTIFACTS / page.name)
