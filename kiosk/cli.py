@@ -245,3 +245,17 @@ def _print_urls(slug: str, base: str | None = None) -> None:
     if "screen.show" in rules:
         click.echo(f"    Screen:  {base}/screen/{slug}")
     click.echo(f"    Admin:   {base}/admin/events/{slug}")
+
+
+def _load_capability_commands() -> None:
+    """Capabilities add their own commands (`badges`, `print`, `round`, `matcher`, `report`) to the group."""
+    import importlib
+    for module in ("kiosk.badges.commands", "kiosk.realtime.commands", "kiosk.reports.commands"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+_load_capability_commands()

@@ -56,7 +56,7 @@ def clean_email(value, *, field: str = "email", required: bool = False) -> str |
     if not EMAIL_RE.match(text):
         raise ValidationFailed(_("'%(value)s' is not an email address.", value=text),
                                details={field: "not an email address"})
-    local, _, domain = text.rpartition("@")
+    local, _at, domain = text.rpartition("@")
     return f"{local}@{domain.lower()}"
 
 
