@@ -112,15 +112,15 @@ def test_a_rejecting_queue_is_skipped(queues):
 def test_all_queues_stopped_raises_with_every_reason(queues):
     first, second = queues.queues
     _cmd("cupsdisable", "-r", "Paper jam", first)
-    _cmd("cupsreject", second)
+    _cmd("cupsdisable", "-r", "Out of labels", second)
     with pytest.raises(PrintError) as caught:
         print_with_failover(render_badges(make_badges(1), "label-4x3"), [first, second, "NoSuchQueue"],
                             title="nowhere")
     reasons = caught.value.reasons
-    assert "Paper jam" in reasons[first]
-    assert "not accepting" in reasons[second]
+    assert reasons[first] == "stopped: Paper jam"
+    assert reasons[second] == "stopped: Out of labels"
     assert reasons["NoSuchQueue"] == "no such CUPS queue"
-    assert "Paper jam" in str(caught.value)
+    assert "Paper jam" in str(caught.value) and "Out of labels" in str(caught.value)
 
 
 @pytest.mark.cups

@@ -213,6 +213,17 @@ def test_crop_marks_only_in_the_margins(tmp_path):
     assert all(y < 72 or y >= 792 - 72 or x < 18 or x >= 612 - 18 for x, y in changed)
 
 
+def test_rendering_is_deterministic_and_thread_safe():
+    """Kiosks render concurrently in one process: threads must give the same bytes as a serial render."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(make_badges(8)[i:i + 2], layout) for i in (0, 2, 4, 6) for layout in ("label-4x3", "a6-fold")]
+    serial = [render_badges(b, layout) for b, layout in jobs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(lambda job: render_badges(*job), jobs))
+    assert threaded == serial
+
+
 def test_no_badges_is_an_error():
     with pytest.raises(BadgeRenderError):
         render_badges([], "label-4x3")
