@@ -107,8 +107,9 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
+    from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .checkin.views import bp as kiosk_bp
     from .devices.views import bp as devices_bp
-    for blueprint in (auth_bp, admin_bp, devices_bp, kiosk_bp):
+    for blueprint in (auth_bp, admin_bp, api_bp, devices_bp, kiosk_bp):
         app.register_blueprint(blueprint)

@@ -1,0 +1,153 @@
+"""The OpenAPI 3.1 document for /api/ (a test checks that it lists exactly the routes the app serves)."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "401": {"$ref": "#/components/responses/Unauthenticated"},
+    "403": {"$ref": "#/components/responses/Forbidden"},
+    "404": {"$ref": "#/components/responses/NotFound"},
+    "422": {"$ref": "#/components/responses/Invalid"},
+}
+SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Event short name"}
+ATTENDEE_ID = {"name": "attendee_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 100},
+               "description": "Retries with the same key get the first answer again."}
+
+
+def _op(summary: str, responses: dict, *, params=(), body: dict | None = None, tag: str = "attendees",
+        op_id: str) -> dict:
+    op = {"summary": summary, "operationId": op_id, "tags": [tag], "parameters": list(params),
+          "responses": {**responses, **ERRORS}}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict:
+    """The whole document."""
+    card_item = {"type": "object", "properties": {"text": {"type": "string", "maxLength": 500},
+                                                  "tags": {"type": "array", "items": {"type": "string"}}},
+                 "additionalProperties": False}
+    schemas = {
+        "Error": {"type": "object", "required": ["code", "message"],
+                  "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}}},
+        "Choice": {"type": "object", "description": "Just enough to choose yourself from a list.",
+                   "properties": {"id": {"type": "integer"}, "first_name": {"type": "string"},
+                                  "last_initial": {"type": "string"}, "company": {"type": "string"},
+                                  "checked_in": {"type": "boolean"}}},
+        "CardItem": card_item,
+        "Attendee": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "first_name": {"type": "string"}, "last_name": {"type": "string"},
+            "company": {"type": "string"}, "title": {"type": "string"}, "pronouns": {"type": "string"},
+            "ticket_type": {"type": "string"}, "source": {"type": "string"},
+            "checked_in_at": {"type": ["string", "null"], "format": "date-time"},
+            "consent_screen": {"type": "boolean"},
+            "consent_share": {"type": "array", "items": {"enum": ["email", "phone", "company", "title"]}},
+            "offers": {"type": "array", "items": _ref("CardItem")},
+            "needs": {"type": "array", "items": _ref("CardItem")},
+            "email": {"type": ["string", "null"], "description": "organizers only"},
+            "phone": {"type": ["string", "null"], "description": "organizers only"},
+            "ticket_ref": {"type": ["string", "null"], "description": "organizers only"}}},
+        "AttendeeEnvelope": {"type": "object", "properties": {"attendee": _ref("Attendee")}},
+        "CheckIn": {"type": "object", "properties": {
+            "attendee_id": {"type": "integer"}, "checked_in": {"type": "boolean"}, "already": {"type": "boolean"},
+            "checked_in_at": {"type": "string", "format": "date-time"},
+            "personal_token": {"type": "string", "description": "shown once: opens the phone page"},
+            "personal_url": {"type": "string"}, "badge_url": {"type": "string"}}},
+        "Match": {"type": "object", "properties": {
+            "match_id": {"type": "integer"}, "other": {"type": "object"}, "score": {"type": "number"},
+            "direction": {"enum": ["a->b", "b->a", "both"]}, "reasons": {"type": "array", "items": {"type": "object"}},
+            "starter": {"type": "string"}, "status": {"enum": ["suggested", "accepted", "declined", "met"]},
+            "source": {"enum": ["live", "round"]}}},
+    }
+    responses = {
+        "BadRequest": _json(_ref("Error"), "Malformed request (not JSON, bad header)"),
+        "Unauthenticated": _json(_ref("Error"), "No organizer session and no device token"),
+        "Forbidden": _json(_ref("Error"), "This caller may not do this"),
+        "NotFound": _json(_ref("Error"), "No such event or attendee (for this caller)"),
+        "Invalid": _json(_ref("Error"), "Input that does not fit; `details` names the fields"),
+    }
+    a = [SLUG, ATTENDEE_ID]
+    paths = {
+        "/api/openapi.json": {"get": {"summary": "This document", "operationId": "openapi", "tags": ["meta"],
+                                      "security": [], "responses": {"200": {"description": "OpenAPI document"}}}},
+        "/api/events/{slug}/attendees/lookup": {"get": _op(
+            "Find attendees by the first letters of their name (rate-limited)",
+            {"200": _json({"type": "object", "properties": {"results": {"type": "array", "items": _ref("Choice")}}},
+                          "Up to 8 people"), "429": _json(_ref("Error"), "Too many lookups")},
+            params=[SLUG, {"name": "q", "in": "query", "required": True, "schema": {"type": "string", "minLength": 2}}],
+            op_id="lookupAttendees")},
+        "/api/events/{slug}/attendees/lookup-ticket": {"post": _op(
+            "Find the attendee of a scanned ticket code",
+            {"200": _json({"type": "object", "properties": {"attendee": _ref("Choice")}}, "Found"),
+             "429": _json(_ref("Error"), "Too many lookups")},
+            params=[SLUG], body={"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}},
+            op_id="lookupTicket")},
+        "/api/events/{slug}/attendees": {"post": _op(
+            "Register a walk-in", {"201": _json(_ref("AttendeeEnvelope"), "Created")}, params=[SLUG, IDEMPOTENCY],
+            body={"type": "object", "required": ["first_name"], "properties": {
+                k: {"type": "string"} for k in ("first_name", "last_name", "email", "company", "title", "pronouns",
+                                                "phone")}}, op_id="createWalkin")},
+        "/api/events/{slug}/attendees/{attendee_id}": {
+            "get": _op("An attendee's details and cards", {"200": _json(_ref("AttendeeEnvelope"), "The attendee")},
+                       params=a, op_id="getAttendee"),
+            "patch": _op("Correct details or change consents", {"200": _json(_ref("AttendeeEnvelope"), "Updated")},
+                         params=a + [IDEMPOTENCY], body={"type": "object", "properties": {
+                             "first_name": {"type": "string"}, "last_name": {"type": "string"},
+                             "company": {"type": "string"}, "title": {"type": "string"},
+                             "pronouns": {"type": "string"}, "consent_screen": {"type": "boolean"},
+                             "consent_share": {"type": "array", "items": {"type": "string"}}}},
+                         op_id="updateAttendee")},
+        "/api/events/{slug}/attendees/{attendee_id}/cards": {"put": _op(
+            "Replace the offer and/or need cards", {"200": _json(_ref("AttendeeEnvelope"), "Updated")},
+            params=a + [IDEMPOTENCY], body={"type": "object", "properties": {
+                "offers": {"type": "array", "items": _ref("CardItem"), "maxItems": 5},
+                "needs": {"type": "array", "items": _ref("CardItem"), "maxItems": 5}}}, op_id="updateCards")},
+        "/api/events/{slug}/attendees/{attendee_id}/checkin": {"post": _op(
+            "Check in (atomic; exactly one caller wins)",
+            {"200": _json(_ref("CheckIn"), "Checked in by this call"),
+             "409": _json(_ref("Error"), "`already_checked_in`: someone else did it first")},
+            params=a + [IDEMPOTENCY], body={"type": "object", "properties": {
+                "consent_screen": {"type": "boolean"},
+                "consent_share": {"type": "array", "items": {"type": "string"}}}}, op_id="checkIn")},
+        "/api/events/{slug}/attendees/{attendee_id}/matches": {"get": _op(
+            "An attendee's matches with reasons and starters",
+            {"200": _json({"type": "object", "properties": {"matches": {"type": "array", "items": _ref("Match")}}},
+                          "Newest first")}, params=a, op_id="getMatches")},
+        "/api/events/{slug}/attendees/{attendee_id}/badge": {"get": _op(
+            "Where to download the attendee's badge PDF",
+            {"200": _json({"type": "object", "properties": {"pdf": {"type": "string"}, "layout": {"type": "string"},
+                                                            "qr": {"type": "string"}}}, "Links")},
+            params=a, tag="badges", op_id="getBadgeLink")},
+        "/api/events/{slug}/stats": {"get": _op(
+            "Counts for dashboards",
+            {"200": _json({"type": "object", "properties": {
+                "registered": {"type": "integer"}, "checked_in": {"type": "integer"},
+                "matches": {"type": "object"}, "contacts": {"type": "integer"}}}, "Counts")},
+            params=[SLUG], tag="events", op_id="getStats")},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Give & Take API", "version": "1",
+                 "description": "Kiosks, scanners and scripts. Authenticate with a device token "
+                                "(`Authorization: Bearer ...`) or an organizer session; cookie-authenticated writes "
+                                "need the `X-CSRFToken` header."},
+        "servers": [{"url": "/"}],
+        "security": [{"device": []}, {"organizer": []}],
+        "paths": paths,
+        "components": {"schemas": schemas, "responses": responses,
+                       "securitySchemes": {"device": {"type": "http", "scheme": "bearer"},
+                                           "organizer": {"type": "apiKey", "in": "cookie", "name": "session"}}},
+    }

@@ -1,0 +1,309 @@
+"""The JSON API under /api/: what kiosks, scanners and scripts use. Described by /api/openapi.json.
+
+Callers authenticate with `Authorization: Bearer <device token>`, a paired browser's device cookie, or an organizer
+session. Cookie-authenticated calls that change something need the `X-CSRFToken` header (a bearer token cannot
+be sent by another site, a cookie can). Errors are `{"code", "message", "details"?}` with a fitting status.
+"""
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, g, jsonify, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..attendees.service import apply_fields, set_cards, update_attendee
+from ..checkin import service as checkin
+from ..db import db
+from ..devices.service import current_device
+from ..errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from ..events.service import get_event
+from ..extensions import csrf, limiter
+from ..matching.service import attendee_payload, matches_for
+from ..models import (Attendee, CardKind, Contact, DeviceKind, Event, IdempotentResponse, Match, MatchStatus)
+from ..personal import badge_url, personal_url
+from .openapi import openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+csrf.exempt(bp)  # checked below, only where a cookie (not a bearer token) authenticates the call
+
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class Actor:
+    """Who is calling: an organizer (any event) or a device (its own event, its kind's rights)."""
+
+    def __init__(self, organizer=None, device=None):
+        self.organizer = organizer
+        self.device = device
+
+    @property
+    def scope(self) -> str:
+        return f"organizer:{self.organizer.id}" if self.organizer else f"device:{self.device.id}"
+
+    def can_see_contact_details(self) -> bool:
+        return self.organizer is not None
+
+
+def _rate_key() -> str:
+    actor = g.get("api_actor")
+    return actor.scope if actor else f"ip:{request.remote_addr}"
+
+
+@bp.before_request
+def _authenticate():
+    """Resolve the caller; refuse anonymous calls; require CSRF for cookie-authenticated writes."""
+    if request.endpoint == "api.openapi":
+        return None
+    session = db.session
+    bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")
+    device = current_device(session)
+    if device is not None:
+        g.api_actor = Actor(device=device)
+    elif current_user.is_authenticated:
+        g.api_actor = Actor(organizer=current_user._get_current_object())
+    else:
+        raise Forbidden("Sign in as an organizer or send a device token (Authorization: Bearer ...).",
+                        code="unauthenticated", status=401)
+    if request.method in UNSAFE and not bearer:
+        csrf.protect()
+    if request.method in UNSAFE and request.content_length and not request.is_json:
+        raise ValidationFailed("Send JSON (Content-Type: application/json).", code="bad_content_type", status=415)
+    return None
+
+
+def _body() -> dict:
+    """The JSON object sent, or a clear 400."""
+    if not request.content_length:
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationFailed("The body is not a JSON object.", code="bad_json", status=400)
+    return data
+
+
+def _event(slug: str, *kinds: DeviceKind) -> Event:
+    """The event, which a device may only reach if it is paired to it (and of an allowed kind)."""
+    event = get_event(db.session, slug)
+    actor: Actor = g.api_actor
+    if actor.device is not None:
+        if actor.device.event_id != event.id:
+            raise NotFound(f"There is no event '{slug}'.")
+        if kinds and actor.device.kind not in kinds:
+            raise Forbidden(f"A {actor.device.kind.value} cannot do this.", code="wrong_device")
+    return event
+
+
+def _attendee(event: Event, attendee_id: int) -> Attendee:
+    return checkin.load_attendee(db.session, event, attendee_id)
+
+
+def attendee_detail(attendee: Attendee, full: bool) -> dict:
+    """An attendee as the API shows them; contact details only to organizers."""
+    body = {"id": attendee.id, "first_name": attendee.first_name, "last_name": attendee.last_name,
+            "company": attendee.company, "title": attendee.title, "pronouns": attendee.pronouns,
+            "ticket_type": attendee.ticket_type, "source": attendee.source,
+            "checked_in_at": attendee.checked_in_at.isoformat() if attendee.checked_in_at else None,
+            "consent_screen": attendee.consent_screen, "consent_share": list(attendee.consent_share or []),
+            "offers": [{"text": c.text, "tags": list(c.tags or [])} for c in attendee.cards_of(CardKind.offer)],
+            "needs": [{"text": c.text, "tags": list(c.tags or [])} for c in attendee.cards_of(CardKind.need)]}
+    if full:
+        body.update(email=attendee.email, phone=attendee.phone, ticket_ref=attendee.ticket_ref)
+    return body
+
+
+def writes(view):
+    """Commit what a write view did and answer with its (body, status); domain errors roll everything back.
+
+    With an `Idempotency-Key` header the first answer is stored in the same transaction and replayed to retries
+    with the same key (per caller and route), so a kiosk that lost the answer can safely send the request again.
+    """
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        session = db.session
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if key and (len(key) > 100 or not key.isprintable()):
+            raise ValidationFailed("Idempotency-Key must be at most 100 printable characters.",
+                                   code="bad_idempotency_key")
+        scope = f"{g.api_actor.scope}:{request.endpoint}:{request.path}"
+
+        def stored():
+            return session.scalar(select(IdempotentResponse).where(IdempotentResponse.scope == scope,
+                                                                   IdempotentResponse.key == key))
+        if key and (first := stored()) is not None:
+            return jsonify(first.body), first.status_code
+        try:
+            body, status = view(*args, **kwargs)
+        except DomainError as exc:
+            session.rollback()
+            if not key:
+                raise
+            body, status = exc.to_dict(), exc.status
+        if key:
+            session.add(IdempotentResponse(scope=scope, key=key, status_code=status, body=body))
+        try:
+            session.commit()
+        except IntegrityError:
+            # A concurrent retry with the same key won: its transaction, not ours, is the one that happened.
+            session.rollback()
+            if not key or (first := stored()) is None:
+                raise
+            return jsonify(first.body), first.status_code
+        return jsonify(body), status
+    return wrapper
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi_document())
+
+
+@bp.get("/events/<slug>/attendees/lookup")
+@limiter.limit("60 per minute", key_func=_rate_key)
+def lookup(slug: str):
+    """Find attendees by the first letters of a name: only enough to choose (no email, no ticket)."""
+    event = _event(slug, DeviceKind.kiosk)
+    people = checkin.lookup_by_name(db.session, event, request.args.get("q", "")[:80])
+    return jsonify({"results": [checkin.public_choice(a) for a in people]})
+
+
+@bp.post("/events/<slug>/attendees/lookup-ticket")
+@limiter.limit("30 per minute", key_func=_rate_key)
+def lookup_ticket(slug: str):
+    """Find the attendee a scanned ticket QR or barcode belongs to."""
+    event = _event(slug, DeviceKind.kiosk)
+    code = _body().get("code")
+    if not isinstance(code, str):
+        raise ValidationFailed("Send the scanned code as a string in `code`.", details={"code": "required"})
+    return jsonify({"attendee": checkin.public_choice(checkin.lookup_by_ticket(db.session, event, code))})
+
+
+@bp.post("/events/<slug>/attendees")
+@writes
+def walkin(slug: str):
+    """Register a walk-in (or, for organizers, any attendee)."""
+    event = _event(slug, DeviceKind.kiosk)
+    data = _body()
+    fields = {k: v for k, v in data.items() if k in ("first_name", "last_name", "email", "company", "title",
+                                                    "pronouns", "phone")}
+    for key, value in fields.items():
+        if value is not None and not isinstance(value, str):
+            raise ValidationFailed(f"`{key}` must be a string.", details={key: "not a string"})
+    attendee = checkin.register_walkin(db.session, event, **fields)
+    if g.api_actor.organizer is not None:
+        attendee.source = "admin"
+    return {"attendee": attendee_detail(attendee, g.api_actor.can_see_contact_details())}, 201
+
+
+@bp.get("/events/<slug>/attendees/<int:attendee_id>")
+def attendee(slug: str, attendee_id: int):
+    """One attendee's details and cards."""
+    event = _event(slug, DeviceKind.kiosk)
+    return jsonify({"attendee": attendee_detail(_attendee(event, attendee_id),
+                                                g.api_actor.can_see_contact_details())})
+
+
+@bp.patch("/events/<slug>/attendees/<int:attendee_id>")
+@writes
+def attendee_update(slug: str, attendee_id: int):
+    """Correct details or change consents."""
+    event = _event(slug, DeviceKind.kiosk)
+    person = _attendee(event, attendee_id)
+    data = _body()
+    allowed = {"first_name", "last_name", "company", "title", "pronouns", "consent_screen", "consent_share"}
+    if g.api_actor.organizer is not None:
+        allowed |= {"email", "phone", "ticket_ref", "ticket_type"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationFailed(f"These fields cannot be changed here: {', '.join(unknown)}.",
+                               details={k: "not allowed" for k in unknown})
+    if "consent_share" in data and not isinstance(data["consent_share"], list):
+        raise ValidationFailed("`consent_share` must be a list.", details={"consent_share": "not a list"})
+    update_attendee(db.session, person, **data)
+    return {"attendee": attendee_detail(person, g.api_actor.can_see_contact_details())}, 200
+
+
+def _card_items(data: dict, key: str) -> list | None:
+    if key not in data:
+        return None
+    items = data[key]
+    if not isinstance(items, list) or not all(isinstance(i, (str, dict)) for i in items):
+        raise ValidationFailed(f"`{key}` must be a list of {{text, tags}} objects.", details={key: "not a list"})
+    for item in items:
+        if isinstance(item, dict) and (not isinstance(item.get("text", ""), str)
+                                       or not isinstance(item.get("tags", []), list)):
+            raise ValidationFailed(f"Each item of `{key}` needs a string `text` and a list `tags`.",
+                                   details={key: "bad item"})
+    return items
+
+
+@bp.put("/events/<slug>/attendees/<int:attendee_id>/cards")
+@writes
+def cards_update(slug: str, attendee_id: int):
+    """Replace the offer and/or need cards; the matcher re-runs for attendees who are here."""
+    event = _event(slug, DeviceKind.kiosk)
+    person = _attendee(event, attendee_id)
+    data = _body()
+    offers, needs = _card_items(data, "offers"), _card_items(data, "needs")
+    if offers is None and needs is None:
+        raise ValidationFailed("Send `offers`, `needs` or both.", details={"offers": "required"})
+    tags = [t.label for t in event.tags]
+    if offers is not None:
+        set_cards(db.session, person, CardKind.offer, offers, allowed_tags=tags)
+    if needs is not None:
+        set_cards(db.session, person, CardKind.need, needs, allowed_tags=tags)
+    checkin.cards_changed(db.session, person)
+    return {"attendee": attendee_detail(person, g.api_actor.can_see_contact_details())}, 200
+
+
+@bp.post("/events/<slug>/attendees/<int:attendee_id>/checkin")
+@writes
+def check_in(slug: str, attendee_id: int):
+    """Check in (one atomic compare-and-set). 409 `already_checked_in` when someone else did it first."""
+    event = _event(slug, DeviceKind.kiosk)
+    person = _attendee(event, attendee_id)
+    data = _body()
+    consent = {k: data[k] for k in ("consent_screen", "consent_share") if k in data}
+    if consent:
+        apply_fields(person, consent)
+    result = checkin.check_in(db.session, event, person, g.api_actor.device)
+    if not result.checked_in:
+        raise Conflict(f"{person.first_name} is already checked in.", code="already_checked_in",
+                       details={"checked_in_at": result.checked_in_at.isoformat()})
+    body = result.to_dict()
+    body["personal_url"] = personal_url(result.personal_token, event)
+    body["badge_url"] = badge_url(person.badge_token, event)
+    return body, 200
+
+
+@bp.get("/events/<slug>/attendees/<int:attendee_id>/matches")
+def matches(slug: str, attendee_id: int):
+    """An attendee's matches with reasons and conversation starters."""
+    event = _event(slug, DeviceKind.kiosk)
+    person = _attendee(event, attendee_id)
+    return jsonify({"matches": [attendee_payload(m, person, other) for m, other in matches_for(db.session, person)]})
+
+
+@bp.get("/events/<slug>/attendees/<int:attendee_id>/badge")
+def badge(slug: str, attendee_id: int):
+    """Where to download this attendee's badge PDF."""
+    event = _event(slug, DeviceKind.kiosk)
+    person = _attendee(event, attendee_id)
+    return jsonify({"pdf": url_for("badges.attendee_pdf", slug=event.slug, attendee_id=person.id, _external=True),
+                    "layout": event.badge_layout, "qr": badge_url(person.badge_token, event)})
+
+
+@bp.get("/events/<slug>/stats")
+def stats(slug: str):
+    """Counts for dashboards: registered, checked in, matches by status, contacts."""
+    event = _event(slug)
+    s = db.session
+    registered = s.scalar(select(func.count(Attendee.id)).where(Attendee.event_id == event.id,
+                                                                Attendee.erased_at.is_(None))) or 0
+    by_status = dict(s.execute(select(Match.status, func.count(Match.id)).where(Match.event_id == event.id)
+                               .group_by(Match.status)).all())
+    return jsonify({"registered": registered, "checked_in": checkin.present_count(s, event),
+                    "matches": {st.value: by_status.get(st, 0) for st in MatchStatus},
+                    "contacts": s.scalar(select(func.count(Contact.id)).where(Contact.event_id == event.id)) or 0})
