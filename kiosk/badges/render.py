@@ -6,6 +6,7 @@ A6 sheet alike.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import logging
@@ -192,6 +193,8 @@ def _flow(blocks: list[_Block], top: float, bottom: float, left: float, width_at
     placed: list[_Line] = []
     y = top
     for block in blocks:
+        if not block.text:
+            continue
         block_scale = lead_scale if block.lead else scale
         y -= block.space_before * block_scale
         size, lines = _fit_block(block, y, block_scale, width_at)
@@ -220,7 +223,7 @@ def _fit_flow(blocks: list[_Block], top: float, bottom: float, left: float,
     In order: shrink the details, then the first name a little too, then keep one line per card, then drop
     whole groups from the end (need, offer, pronouns, role): the first name and full name always print.
     """
-    blocks = list(blocks)
+    blocks = [dataclasses.replace(b) for b in blocks]  # max_lines is lowered below: work on copies
     while True:
         for lead_scale, scale in _SHRINK_PLAN:
             lines, low = _flow(blocks, top, bottom, left, width_at, scale, lead_scale)
@@ -390,7 +393,7 @@ def _draw_front(c: Canvas, badge: BadgeData, style: BadgeStyle, x0: float, y0: f
     def width_at(line_bottom: float) -> float:
         return (right if line_bottom >= qr_clear_top else col_right) - left
 
-    first = _text(badge.first_name) or _text((badge.full_name or "").split(" ")[0] if badge.full_name else "")
+    first = _text(badge.first_name) or _text(clean_text(badge.full_name).split(" ")[0])
     full = _text(badge.full_name)
     show = style.show
     blocks = [_Block(first, True, 0.21 * u, 0.10 * u, INK, max_lines=2, wrap_below=0.15 * u, lead=True)]
@@ -401,7 +404,7 @@ def _draw_front(c: Canvas, badge: BadgeData, style: BadgeStyle, x0: float, y0: f
     if role:
         blocks.append(_Block(role, False, 0.056 * u, 0.042 * u, SECONDARY, max_lines=2,
                              space_before=0.012 * u, group=1))
-    if "pronouns" in show and badge.pronouns.strip():
+    if "pronouns" in show:
         pronouns = _text(badge.pronouns)
         if pronouns:
             blocks.append(_Block(pronouns, False, 0.048 * u, 0.04 * u, MUTED, space_before=0.012 * u, group=2))

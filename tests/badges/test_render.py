@@ -168,6 +168,14 @@ def test_empty_fields_collapse(tmp_path):
     assert text.split() == ["Ana"]  # no labels without values, no QR caption without a QR
 
 
+def test_missing_values_from_the_database_render(tmp_path):
+    badge = BadgeData(None, "Ana Lima", company=None, title=None, pronouns=None, offer=None, need=None,
+                      ticket_type=None, qr_url=None, event_name=None, offers=None, needs=None)
+    for layout in ("label-4x3", "a6-fold"):
+        text = _text_of(render_badges([badge], layout), tmp_path, name=layout)
+        assert "Ana" in text and "Ana Lima" in text  # the first name falls back to the full name's first word
+
+
 def test_hidden_fields_are_not_printed(tmp_path):
     style = BadgeStyle(show={"qr"})
     badge = make_badges(1)[0]
