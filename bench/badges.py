@@ -45,7 +45,7 @@ def _badges(count: int, salt: str) -> list[BadgeData]:
     out = []
     for i in range(count):
         first, full, company, offer, need, ticket = SAMPLES[i % len(SAMPLES)]
-        token = "".join(ALPHABET[(i * 31 + k * 7 + hash(salt) % 29) % len(ALPHABET)] for k in range(12)) + f"{i:08d}"
+        token = "".join(ALPHABET[(i * 31 + k * 7 + sum(map(ord, salt)) % 29) % len(ALPHABET)] for k in range(12)) + f"{i:08d}"
         out.append(BadgeData(first, full, company, "Engineer", "", offer, need, ticket,
                              f"https://give.example.org/b/{salt}{token}", "Open Source Summit Lisboa 2026",
                              offers=[offer, "Mentoring"], needs=[need]))
@@ -85,10 +85,12 @@ def _peer_render(badges: list[BadgeData], layout: Layout) -> bytes:
     return buf.getvalue()
 
 
-def _time(fn, *args) -> float:
-    t0 = time.perf_counter()
+def _time(fn, *args) -> tuple[float, float]:
+    """(wall, CPU) seconds of one call. CPU time is reported too: on 2 cores shared with other work, wall time
+    measures the neighbours as much as the code."""
+    w0, c0 = time.perf_counter(), time.process_time()
     fn(*args)
-    return time.perf_counter() - t0
+    return time.perf_counter() - w0, time.process_time() - c0
 
 
 def run(quick: bool = False) -> Iterable[dict]:
@@ -102,14 +104,19 @@ def run(quick: bool = False) -> Iterable[dict]:
         singles = _badges(runs, f"one{name}")
         ours = [_time(render_badges, [b], layout) for b in singles]
         peer = [_time(_peer_render, [b], layout) for b in singles]
-        (p50, p95), (peer50, peer95) = percentiles(ours, 50, 95), percentiles(peer, 50, 95)
+        p50, p95 = percentiles([w for w, _ in ours], 50, 95)
+        peer50, peer95 = percentiles([w for w, _ in peer], 50, 95)
+        cpu50, cpu95 = percentiles([c for _, c in ours], 50, 95)
+        (peer_cpu50,) = percentiles([c for _, c in peer], 50)
         yield result("badges", f"{name} one badge p50", p50, "ms", runs, PEER, peer50, higher_is_better=False,
-                     p95_ms=round(p95, 2), peer_p95_ms=round(peer95, 2), target_ms=TARGET_ONE_MS,
+                     p95_ms=round(p95, 2), peer_p95_ms=round(peer95, 2), cpu_p50_ms=round(cpu50, 2),
+                     cpu_p95_ms=round(cpu95, 2), peer_cpu_p50_ms=round(peer_cpu50, 2), target_ms=TARGET_ONE_MS,
                      meets_target=p95 <= TARGET_ONE_MS)
         batch = _badges(many, f"many{name}")
-        ours_s = _time(render_badges, batch, layout)
-        peer_s = _time(_peer_render, batch, layout) if name in peer_batch_layouts else None
+        ours_s, ours_cpu = _time(render_badges, batch, layout)
+        peer_s, peer_cpu = _time(_peer_render, batch, layout) if name in peer_batch_layouts else (None, None)
         yield result("badges", f"{name} {many} badges", ours_s, "s", many, PEER if peer_s else None, peer_s,
-                     higher_is_better=False,
+                     higher_is_better=False, cpu_s=round(ours_cpu, 2),
+                     peer_cpu_s=None if peer_cpu is None else round(peer_cpu, 2),
                      per_1000_s=round(ours_s * 1000 / many, 2), target_s_per_1000=TARGET_1000_S,
                      meets_target=ours_s * 1000 / many <= TARGET_1000_S)
