@@ -51,6 +51,15 @@ def create_app(config: dict | None = None) -> Flask:
     from .cli import register_cli
     register_cli(app)
 
+    @app.template_filter("local")
+    def _local_time(value, event=None, fmt: str = "%H:%M"):
+        """A stored UTC time shown in the event's time zone (the venue's clock)."""
+        if value is None:
+            return "—"
+        from zoneinfo import ZoneInfo
+        zone = ZoneInfo(getattr(event, "timezone", None) or "UTC")
+        return value.astimezone(zone).strftime(fmt)
+
     @app.get("/")
     def index():
         return redirect(url_for("admin.home"))
@@ -111,5 +120,6 @@ def _register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .checkin.views import bp as kiosk_bp
     from .devices.views import bp as devices_bp
-    for blueprint in (auth_bp, admin_bp, api_bp, devices_bp, kiosk_bp):
+    from .realtime.blueprints import BLUEPRINTS as realtime_bps
+    for blueprint in (auth_bp, admin_bp, api_bp, devices_bp, kiosk_bp, *realtime_bps):
         app.register_blueprint(blueprint)

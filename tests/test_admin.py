@@ -22,6 +22,7 @@ def test_create_and_edit_an_event_with_tags(client, auth, app):
     with app.app_context():
         event = db.session.scalar(select(Event).where(Event.slug == "climate-hack-berlin"))
         assert [t.label for t in event.tags] == ["Design", "Funding", "Hardware"]  # de-duplicated, sorted
+        assert event.starts_at.isoformat() == "2026-12-03T08:00:00+00:00"  # typed on the venue's clock (CET)
     response = auth.post("/admin/events/climate-hack-berlin/edit", {"name": "Climate Hack Berlin 2026",
                                                                     "tags": "Funding, Policy", "round_minutes": "12",
                                                                     "meeting_points": "Table 1\nTable 2"})
@@ -109,6 +110,11 @@ def test_erase_removes_personal_data_and_keeps_counts(client, auth, app):
         lo, hi = sorted([a.id, b.id])
         s.add(Match(event_id=event.id, a_id=lo, b_id=hi, score=0.8, direction="both",
                     reasons=[{"offer": "My private offer"}], starter="Ask Forget about My private offer"))
+        from kiosk.models import EventLog
+        s.add(EventLog(event_id=event.id, seq=1, type="match", room="screen",
+                       payload={"a": {"id": a.id, "first_name": "Forget"}, "b": {"id": b.id, "first_name": "Other"}}))
+        s.add(EventLog(event_id=event.id, seq=2, type="checkin", room="staff",
+                       payload={"attendee_id": b.id, "first_name": "Other"}))
         s.commit()
         aid, old_token = a.id, a.badge_token
     auth.login()
@@ -127,6 +133,9 @@ def test_erase_removes_personal_data_and_keeps_counts(client, auth, app):
         assert s.scalar(select(Contact)).note == ""
         match = s.scalar(select(Match))
         assert match.reasons == [] and match.starter == ""
+        from kiosk.models import EventLog
+        logs = {row.seq: row.payload for row in s.scalars(select(EventLog))}
+        assert logs[1] == {"erased": True} and logs[2]["first_name"] == "Other"
         dump = repr([(x.first_name, x.email, x.company) for x in s.scalars(select(Attendee))])
         assert "Forget" not in dump and "Secret" not in dump
     page = client.get("/admin/events/erase-conf").get_data(as_text=True)

@@ -101,12 +101,17 @@ def event_edit(slug: str):
         flash("Event saved.", "success")
         return redirect(url_for("admin.event", slug=event.slug))
     values = {"name": event.name, "venue": event.venue, "timezone": event.timezone,
-              "starts_at": event.starts_at.strftime("%Y-%m-%dT%H:%M") if event.starts_at else "",
-              "ends_at": event.ends_at.strftime("%Y-%m-%dT%H:%M") if event.ends_at else "",
+              "starts_at": _local_input(event, event.starts_at), "ends_at": _local_input(event, event.ends_at),
               "public_url": event.public_url or "", "round_minutes": event.round_minutes,
               "meeting_points": "\n".join(event.meeting_points or []),
               "tags": "\n".join(t.label for t in event.tags)}
     return render_template("admin/event_form.html", event=event, values=values, error=None)
+
+
+def _local_input(event: Event, value) -> str:
+    """A stored time as a datetime-local form value on the venue's clock."""
+    from zoneinfo import ZoneInfo
+    return value.astimezone(ZoneInfo(event.timezone or "UTC")).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
 @bp.get("/events/<slug>/attendees")

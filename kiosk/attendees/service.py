@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import NotFound, ValidationFailed
-from ..models import Attendee, Card, CardKind, Contact, Event, Match, RevokedBadgeToken, utcnow
+from ..models import Attendee, Card, CardKind, Contact, Event, EventLog, Match, RevokedBadgeToken, utcnow
 from ..tokens import PERSONAL_TOKEN_LENGTH, hash_token, new_token
 from ..validation import clean_email, clean_line, clean_paragraph, fold_for_search
 
@@ -140,6 +140,25 @@ def rotate_badge_token(session: Session, attendee: Attendee) -> str:
     return attendee.badge_token
 
 
+def _mentions(payload, attendee_id: int) -> bool:
+    """True if a real-time message names this attendee (as a side of a match, the subject, or the other person)."""
+    if isinstance(payload, dict):
+        if payload.get("attendee_id") == attendee_id or payload.get("id") == attendee_id:
+            return True
+        return any(_mentions(v, attendee_id) for v in payload.values() if isinstance(v, (dict, list)))
+    if isinstance(payload, list):
+        return any(_mentions(v, attendee_id) for v in payload)
+    return False
+
+
+def _scrub_event_log(session: Session, attendee: Attendee) -> None:
+    # Logged messages quote first names and cards; clients replay them, so they go with the person.
+    rows = session.scalars(select(EventLog).where(EventLog.event_id == attendee.event_id))
+    for row in rows:
+        if row.room == f"attendee:{attendee.id}" or _mentions(row.payload, attendee.id):
+            row.payload = {"erased": True}
+
+
 def erase_attendee(session: Session, attendee: Attendee) -> None:
     """Remove an attendee's personal data on request, keeping the row for aggregate counts.
 
@@ -167,5 +186,6 @@ def erase_attendee(session: Session, attendee: Attendee) -> None:
     for match in session.scalars(select(Match).where((Match.a_id == attendee.id) | (Match.b_id == attendee.id))):
         match.reasons = []  # they quote the erased person's cards
         match.starter = ""
+    _scrub_event_log(session, attendee)
     attendee.erased_at = utcnow()
     session.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,7 +54,6 @@ def _apply(event: Event, fields: dict) -> None:
             setattr(event, key, clean_line(fields[key], field=key, max_length=200) or
                     ("UTC" if key == "timezone" else ""))
     if "timezone" in fields:
-        from zoneinfo import available_timezones
         if event.timezone not in available_timezones():
             raise ValidationFailed(f"'{event.timezone}' is not a time zone name (e.g. Europe/Berlin).",
                                    details={"timezone": "unknown time zone"})
@@ -66,6 +66,8 @@ def _apply(event: Event, fields: dict) -> None:
                     value = datetime.fromisoformat(value) if value else None
                 except ValueError:
                     raise ValidationFailed(f"'{value}' is not a date and time.", details={key: "not a date"})
+            if value is not None and value.tzinfo is None:
+                value = value.replace(tzinfo=ZoneInfo(event.timezone or "UTC"))  # typed as the venue's clock
             setattr(event, key, value)
     if event.starts_at and event.ends_at and event.ends_at < event.starts_at:
         raise ValidationFailed("The event ends before it starts.", details={"ends_at": "before the start"})
