@@ -45,7 +45,8 @@ def _badges(count: int, salt: str) -> list[BadgeData]:
     out = []
     for i in range(count):
         first, full, company, offer, need, ticket = SAMPLES[i % len(SAMPLES)]
-        token = "".join(ALPHABET[(i * 31 + k * 7 + sum(map(ord, salt)) % 29) % len(ALPHABET)] for k in range(12)) + f"{i:08d}"
+        seed = sum(map(ord, salt)) % 29
+        token = "".join(ALPHABET[(i * 31 + k * 7 + seed) % len(ALPHABET)] for k in range(12)) + f"{i:08d}"
         out.append(BadgeData(first, full, company, "Engineer", "", offer, need, ticket,
                              f"https://give.example.org/b/{salt}{token}", "Open Source Summit Lisboa 2026",
                              offers=[offer, "Mentoring"], needs=[need]))

@@ -57,14 +57,22 @@ class FontStack:
         self.faces = faces
         self.primary = faces[0].name
         self.coverage = frozenset().union(*(f.chars for f in faces))
+        self._runs: dict[str, tuple[tuple[str, str], ...]] = {}  # measuring while fitting asks for the same text often
 
     def has(self, char: str) -> bool:
         """True if some font in the stack draws `char`."""
         return ord(char) in self.coverage
 
-    @functools.lru_cache(maxsize=8192)
     def runs(self, text: str) -> tuple[tuple[str, str], ...]:
         """Split `text` into (font name, substring) runs; characters no font has are dropped."""
+        cached = self._runs.get(text)
+        if cached is None:
+            if len(self._runs) > 20000:
+                self._runs.clear()
+            cached = self._runs[text] = self._split(text)
+        return cached
+
+    def _split(self, text: str) -> tuple[tuple[str, str], ...]:
         out: list[tuple[str, str]] = []
         current: _Face | None = None
         buf: list[str] = []

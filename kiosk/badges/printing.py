@@ -51,7 +51,8 @@ class JobStatus:
     details: dict = field(default_factory=dict, compare=False)
 
 
-def _run(args: list[str], *, stdin: bytes | None = None, timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess:
+def _run(args: list[str], *, stdin: bytes | None = None,
+         timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess:
     env = dict(os.environ, LANG="C", LC_ALL="C")
     try:
         return subprocess.run(args, input=stdin, capture_output=True, timeout=timeout, env=env, check=False)

@@ -83,7 +83,7 @@ def test_qr_is_at_least_25_mm_and_holds_exactly_the_url(tmp_path):
 def test_every_name_is_in_the_text_layer(tmp_path):
     badges = make_badges(len(PEOPLE))
     text = _text_of(render_badges(badges, "a4-4up-a6"), tmp_path)
-    for first, full, company, *_ in PEOPLE:
+    for first, full, *_ in PEOPLE:
         if first.startswith("Wolfe"):
             continue  # wrapped and truncated on purpose; checked in test_long_names_shrink_then_wrap
         for value in (first, full.split(" </para>")[0]):
