@@ -42,7 +42,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     from . import matching
+    from .badges import service as badges
     matching.init_app(app)
+    badges.init_app(app)
     _register_blueprints(app)
 
     from .errors import register_error_handlers
@@ -117,9 +119,10 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
+    from .badges.views import bp as badges_bp
     from .auth.views import bp as auth_bp
     from .checkin.views import bp as kiosk_bp
     from .devices.views import bp as devices_bp
     from .realtime.blueprints import BLUEPRINTS as realtime_bps
-    for blueprint in (auth_bp, admin_bp, api_bp, devices_bp, kiosk_bp, *realtime_bps):
+    for blueprint in (auth_bp, admin_bp, api_bp, badges_bp, devices_bp, kiosk_bp, *realtime_bps):
         app.register_blueprint(blueprint)

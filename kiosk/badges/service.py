@@ -1,0 +1,240 @@
+"""Badges for attendees: what goes on them, PDFs, and print jobs sent to CUPS in the background.
+
+A print is a `PrintJob` row first (queued), rendered in the request (tens of milliseconds), then handed after
+commit to a worker thread that sends it to the first usable printer of the kiosk's list and follows it to done
+or failed. A failed job keeps its reason and can be retried or moved to another printer from admin.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import event as sa_event, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..attendees.service import rotate_badge_token
+from ..db import Database
+from ..models import Attendee, CardKind, Device, Event, PrintJob, PrintStatus, utcnow
+from ..personal import badge_url
+from .layouts import LAYOUTS, BadgeStyle, get_layout
+from .printing import PrintError, job_status, print_with_failover
+from .render import BadgeData, render_badges
+
+log = logging.getLogger(__name__)
+
+_PENDING = "givetake.pending_prints"
+#: How long the worker follows a job in CUPS before leaving it as "sent".
+FOLLOW_SECONDS = 120
+SORTS = {"last_name": lambda a: (a.last_name.casefold(), a.first_name.casefold()),
+         "first_name": lambda a: (a.first_name.casefold(), a.last_name.casefold()),
+         "company": lambda a: (a.company.casefold(), a.last_name.casefold()),
+         "ticket_type": lambda a: (a.ticket_type.casefold(), a.last_name.casefold())}
+
+
+def badge_style(event: Event) -> BadgeStyle:
+    """The event's badge look (colours per ticket type, accent, which fields show) over the defaults."""
+    settings = dict(event.badge_style or {})
+    style = BadgeStyle()
+    if settings.get("band_colors"):
+        style.band_colors = {**style.band_colors, **settings["band_colors"]}
+    for key in ("default_band", "accent", "logo_path"):
+        if settings.get(key):
+            setattr(style, key, settings[key])
+    if "show" in settings:
+        style.show = frozenset(settings["show"])
+    return style
+
+
+def badge_data(attendee: Attendee, event: Event) -> BadgeData:
+    """What the attendee's badge says; the QR holds `<public URL>/b/<badge token>` only."""
+    offers = [c.text or ", ".join(c.tags or []) for c in attendee.cards_of(CardKind.offer)]
+    needs = [c.text or ", ".join(c.tags or []) for c in attendee.cards_of(CardKind.need)]
+    return BadgeData(first_name=attendee.first_name, full_name=attendee.full_name, company=attendee.company,
+                     title=attendee.title, pronouns=attendee.pronouns, offer=offers[0] if offers else "",
+                     need=needs[0] if needs else "", ticket_type=attendee.ticket_type,
+                     qr_url=badge_url(attendee.badge_token, event), event_name=event.name,
+                     offers=offers, needs=needs)
+
+
+def render_attendees(attendees: list[Attendee], event: Event, layout: str | None = None, *,
+                     crop_marks: bool = False) -> bytes:
+    """One PDF with these attendees' badges on the event's (or the given) layout."""
+    return render_badges([badge_data(a, event) for a in attendees], layout or event.badge_layout,
+                         style=badge_style(event), crop_marks=crop_marks, title=f"Badges · {event.name}")
+
+
+def printers_for(device: Device | None) -> list[str]:
+    """The CUPS queues to try for a device, in failover order (the kiosk's own, else the configured default)."""
+    chosen = list(device.printers or []) if device is not None else []
+    default = current_app.config.get("PRINTER")
+    if default and default not in chosen:
+        chosen.append(default)
+    return chosen
+
+
+def was_printed(session: Session, attendee: Attendee) -> bool:
+    """True once a badge of this attendee reached a printer."""
+    return session.scalar(select(PrintJob.id).where(
+        PrintJob.attendee_id == attendee.id, PrintJob.status.in_([PrintStatus.sent, PrintStatus.done])).limit(1)) \
+        is not None
+
+
+def queue_badge_print(session: Session, attendee: Attendee, device: Device | None = None,
+                      printers: list[str] | None = None) -> PrintJob:
+    """Create a print job for the attendee's badge and send it once the transaction commits.
+
+    A reprint of a badge that already reached a printer rotates the badge token: the old badge stops working.
+    """
+    event = session.get(Event, attendee.event_id)
+    if was_printed(session, attendee):
+        rotate_badge_token(session, attendee)
+    targets = printers if printers is not None else printers_for(device)
+    layout = get_layout(event.badge_layout)
+    job = PrintJob(event_id=event.id, attendee_id=attendee.id, format=layout.name,
+                   printer=targets[0] if targets else None, status=PrintStatus.queued,
+                   error="" if targets else "no printer assigned: print it from admin or download the PDF")
+    session.add(job)
+    session.flush()
+    if targets:
+        pdf = render_attendees([attendee], event)
+        _after_commit(session, PrintTask(job.id, pdf, targets, layout.media, f"badge-{attendee.id}"))
+    return job
+
+
+@dataclass
+class PrintTask:
+    """One PDF on its way to CUPS."""
+
+    job_id: int
+    pdf: bytes
+    printers: list[str]
+    media: str | None
+    title: str
+
+
+def _after_commit(session: Session, task: PrintTask) -> None:
+    session.info.setdefault(_PENDING, []).append((current_app.extensions["givetake.printing"], task))
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _send_after_commit(session: Session) -> None:
+    for worker, task in session.info.pop(_PENDING, []):
+        worker.submit(task)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+class PrintWorker:
+    """A background thread that sends print tasks to CUPS and records what became of them."""
+
+    def __init__(self, database: Database):
+        self.database = database
+        self._queue: queue.Queue[PrintTask] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, task: PrintTask) -> None:
+        self._queue.put(task)
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="givetake-print", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                task = self._queue.get(timeout=30)
+            except queue.Empty:
+                return  # idle: the next submit starts a fresh thread
+            try:
+                self.send(task)
+            except Exception:
+                log.exception("print job %s crashed", task.job_id)
+                self._record(task.job_id, status=PrintStatus.failed, error="internal error while printing")
+
+    def send(self, task: PrintTask) -> None:
+        """Submit with failover, then follow the job until CUPS says it is done or failed."""
+        try:
+            printer, cups_job = print_with_failover(task.pdf, task.printers, title=task.title, media=task.media)
+        except PrintError as exc:
+            reasons = "; ".join(f"{name}: {why}" for name, why in exc.reasons.items()) or str(exc)
+            self._record(task.job_id, status=PrintStatus.failed, error=reasons)
+            return
+        self._record(task.job_id, status=PrintStatus.sent, printer=printer, cups_job=cups_job, error="")
+        deadline = time.monotonic() + FOLLOW_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                state = job_status(cups_job)
+            except PrintError as exc:
+                self._record(task.job_id, error=str(exc))
+                return
+            if state.state == "done":
+                self._record(task.job_id, status=PrintStatus.done, error="")
+                return
+            if state.state == "failed":
+                self._record(task.job_id, status=PrintStatus.failed, error=state.reason or "failed in CUPS")
+                return
+            if state.reason:
+                self._record(task.job_id, error=state.reason)  # e.g. "printer stopped": staff should look
+            time.sleep(0.3)
+
+    def _record(self, job_id: int, **changes) -> None:
+        with self.database.transaction() as session:
+            job = session.get(PrintJob, job_id)
+            for key, value in changes.items():
+                setattr(job, key, value)
+            job.updated_at = utcnow()
+
+
+def init_app(app) -> None:
+    """One print worker per process."""
+    app.extensions["givetake.printing"] = PrintWorker(app.extensions["givetake.db"])
+
+
+def retry_job(session: Session, job: PrintJob, printers: list[str]) -> PrintJob:
+    """Send a failed or stuck job again (to the same or other printers), as a new job with the same badge."""
+    attendee = session.scalar(select(Attendee).where(Attendee.id == job.attendee_id)
+                              .options(selectinload(Attendee.cards)))
+    job.status = PrintStatus.failed
+    job.error = (job.error + "; " if job.error else "") + "retried as a new job"
+    return queue_badge_print(session, attendee, printers=printers)
+
+
+def job_message(job: PrintJob) -> str:
+    """What the kiosk tells the attendee about their badge."""
+    if job.status == PrintStatus.done:
+        return f"Your badge is ready at {job.printer}."
+    if job.status == PrintStatus.failed:
+        return "The printer has a problem: staff will print your badge at the desk."
+    if job.status == PrintStatus.sent:
+        return f"Your badge is printing on {job.printer}."
+    return "Your badge will be printed at the desk." if not job.printer else f"Sending your badge to {job.printer}…"
+
+
+def attendees_for_batch(session: Session, event: Event, *, only_not_printed: bool = False,
+                        sort: str = "last_name", checked_in_only: bool = False) -> list[Attendee]:
+    """Who goes into a batch run before doors open, in the organizer's order."""
+    stmt = (select(Attendee).where(Attendee.event_id == event.id, Attendee.erased_at.is_(None))
+            .options(selectinload(Attendee.cards)))
+    if checked_in_only:
+        stmt = stmt.where(Attendee.checked_in_at.is_not(None))
+    people = list(session.scalars(stmt))
+    if only_not_printed:
+        printed = set(session.scalars(select(PrintJob.attendee_id).where(
+            PrintJob.event_id == event.id, PrintJob.status.in_([PrintStatus.sent, PrintStatus.done]))))
+        people = [a for a in people if a.id not in printed]
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}")
+    return sorted(people, key=SORTS[sort])
+
+
+def layout_choices() -> list[tuple[str, str]]:
+    """(name, title) of every layout preset, for forms."""
+    return [(name, layout.title) for name, layout in LAYOUTS.items()]

@@ -1,0 +1,130 @@
+"""Badges in the app: a kiosk check-in prints through CUPS (with failover), reprints revoke the old badge,
+organizers download PDFs and run batches."""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from kiosk.db import db
+from kiosk.models import Attendee, Device, PrintJob, PrintStatus, RevokedBadgeToken
+from tests.badges.conftest import _cmd, decode_qrs, rasterize, wait_until
+from tests.checkin.conftest import event_people, pair_kiosk  # noqa: F401  (fixture)
+from tests.conftest import csrf_from
+from tests.realparts import need_program
+
+
+def _assign(app, printers):
+    with app.app_context():
+        for device in db.session.scalars(select(Device)):
+            device.printers = list(printers)
+        db.session.commit()
+
+
+def _check_in_at_kiosk(client, attendee_id):
+    csrf = csrf_from(client.get("/kiosk/").get_data(as_text=True))
+    client.post("/kiosk/select", data={"attendee_id": attendee_id, "csrf_token": csrf})
+    return client.post("/kiosk/consent", data={"csrf_token": csrf}), csrf
+
+
+def _job_of(app, attendee_id, done=True):
+    def finished():
+        with app.app_context():
+            job = db.session.scalars(select(PrintJob).where(PrintJob.attendee_id == attendee_id)
+                                     .order_by(PrintJob.id.desc())).first()
+            if job is not None and (not done or job.status in (PrintStatus.done, PrintStatus.failed)):
+                return job
+        return None
+    return wait_until(finished, 60, "the print job to finish")
+
+
+@pytest.mark.cups
+def test_kiosk_check_in_prints_a_badge_whose_qr_opens_the_attendee(app, client, event_people, queues, tmp_path):
+    pair_kiosk(app, client, event_people["event_id"])
+    _assign(app, queues.queues)
+    done, _ = _check_in_at_kiosk(client, event_people["ana"])
+    assert "Your badge is printing on GiveTakeTest1" in done.get_data(as_text=True)
+    job = _job_of(app, event_people["ana"])
+    assert job.status == PrintStatus.done and job.printer == "GiveTakeTest1" and job.cups_job
+    status = client.get(f"/badges/jobs/{job.id}").get_json()
+    assert status["status"] == "done" and "ready" in status["message"]
+    printed = queues.output_of(job.cups_job)
+    with app.app_context():
+        token = db.session.get(Attendee, event_people["ana"]).badge_token
+    pages = rasterize(printed.read_bytes(), tmp_path)
+    assert decode_qrs(pages[0]) == [f"https://give.example.org/b/{token}"]
+    width, height = (float(v) for v in PdfReader(str(printed)).pages[0].mediabox[2:])
+    assert (round(width), round(height)) == (288, 216)  # 4 x 3 in label
+
+
+@pytest.mark.cups
+def test_a_stopped_printer_fails_over_and_a_reprint_revokes_the_old_badge(app, client, event_people, queues):
+    pair_kiosk(app, client, event_people["event_id"])
+    _assign(app, queues.queues)
+    _cmd("cupsdisable", queues.queues[0])
+    _check_in_at_kiosk(client, event_people["ben"])
+    first = _job_of(app, event_people["ben"])
+    assert first.status == PrintStatus.done and first.printer == "GiveTakeTest2"
+    with app.app_context():
+        old_token = db.session.get(Attendee, event_people["ben"]).badge_token
+    csrf = csrf_from(client.get("/kiosk/").get_data(as_text=True))
+    client.post("/kiosk/select", data={"attendee_id": event_people["ben"], "csrf_token": csrf})
+    client.post("/kiosk/already", data={"action": "reprint", "csrf_token": csrf})
+    second = wait_until(lambda: (lambda j: j if j.id != first.id and j.status == PrintStatus.done else None)(
+        _job_of(app, event_people["ben"], done=False)), 60, "the reprint")
+    with app.app_context():
+        new_token = db.session.get(Attendee, event_people["ben"]).badge_token
+        assert new_token != old_token
+        assert db.session.get(RevokedBadgeToken, old_token).attendee_id == event_people["ben"]
+    replaced = client.post("/kiosk/ticket", data={"code": f"https://give.example.org/b/{old_token}", "csrf_token": csrf})
+    assert replaced.status_code == 404 and "replaced" in replaced.get_data(as_text=True)
+    assert second.printer == "GiveTakeTest2"
+
+
+@pytest.mark.cups
+def test_every_printer_stopped_fails_with_reasons_and_admin_can_move_the_job(app, client, auth, event_people, queues):
+    pair_kiosk(app, client, event_people["event_id"])
+    _assign(app, queues.queues)
+    for queue in queues.queues:
+        _cmd("cupsreject", queue)
+    _check_in_at_kiosk(client, event_people["chloe"])
+    job = _job_of(app, event_people["chloe"])
+    assert job.status == PrintStatus.failed and "GiveTakeTest1" in job.error and "GiveTakeTest2" in job.error
+    _cmd("cupsaccept", queues.queues[1])
+    auth.login()
+    page = client.get(f"/admin/events/kiosk-conf/printing")
+    assert page.status_code == 200 and "GiveTakeTest2" in page.get_data(as_text=True)
+    moved = auth.post("/admin/events/kiosk-conf/printing", {"action": "move", "job_id": job.id,
+                                                            "printer": "GiveTakeTest2"})
+    assert moved.status_code == 302
+    retried = wait_until(lambda: (lambda j: j if j.id != job.id and j.status == PrintStatus.done else None)(
+        _job_of(app, event_people["chloe"], done=False)), 60, "the moved job")
+    assert retried.printer == "GiveTakeTest2"
+
+
+def test_badge_pdf_download_is_for_organizers_and_the_event_kiosks(app, client, auth, event_people, tmp_path):
+    url = f"/badges/kiosk-conf/{event_people['chloe']}.pdf"
+    assert client.get(url).status_code == 403
+    pair_kiosk(app, client, event_people["event_id"])
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    need_program("pdftotext")
+    path = tmp_path / "b.pdf"
+    path.write_bytes(response.data)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Chloé" in text and "Datawell" in text
+
+
+def test_cli_badges_only_not_printed(app, runner, event_people, tmp_path):
+    with app.app_context():
+        db.session.add(PrintJob(event_id=event_people["event_id"], attendee_id=event_people["ana"],
+                                format="letter-6up", status=PrintStatus.done))
+        db.session.commit()
+    out = tmp_path / "sheet.pdf"
+    result = runner.invoke(args=["badges", "--event", "kiosk-conf", "--layout", "letter-6up", "--only-not-printed",
+                                 "--sort", "company", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Wrote 2 badges" in result.output
+    assert len(PdfReader(str(out)).pages) == 1  # two badges fit on one 6-up sheet
