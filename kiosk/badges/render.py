@@ -396,7 +396,9 @@ def _draw_front(c: Canvas, badge: BadgeData, style: BadgeStyle, x0: float, y0: f
     first = _text(badge.first_name) or _text(clean_text(badge.full_name).split(" ")[0])
     full = _text(badge.full_name)
     show = style.show
-    blocks = [_Block(first, True, 0.21 * u, 0.10 * u, INK, max_lines=2, wrap_below=0.15 * u, lead=True)]
+    # portrait badges have the height for a third line of a very long first name
+    blocks = [_Block(first, True, 0.21 * u, 0.10 * u, INK, max_lines=3 if h > w else 2, wrap_below=0.15 * u,
+                     lead=True)]
     if full and full != first:
         blocks.append(_Block(full, False, 0.068 * u, 0.05 * u, INK, space_before=0.01 * u))
     role = " \u00b7 ".join(t for t in (
