@@ -1,7 +1,6 @@
 // Kiosk enhancements: live name search, ticket QR camera, idle reset, one-tap forms, done-screen countdown.
 // Every page works without this script; it only makes the tablet faster and tidier.
 
-const IDLE_SECONDS = 90;
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
 function post(url, fields) {
@@ -19,17 +18,28 @@ function post(url, fields) {
   form.submit();
 }
 
-// Idle: a shared tablet must not keep someone's details on screen. Any touch or key restarts the clock.
+// Idle: a shared tablet must not keep someone's details on screen. Any touch or key restarts the clock. On a form
+// step the kiosk starts over (the server forgets who it was serving); on the start page a typed name, its results
+// or an open camera are cleared. The done screen has its own countdown.
 function idleReset() {
+  const bar = document.querySelector(".kiosk-bar[data-idle-seconds]");
+  if (!bar || document.querySelector(".done[data-return]")) return;
+  const seconds = Number(bar.dataset.idleSeconds) || 90;
   const resetForm = document.querySelector("form.start-over");
-  if (!resetForm) return;
+  const search = document.querySelector("form.search input[name=q]");
+  const results = document.getElementById("results");
+  const scanner = document.getElementById("scanner");
   let last = Date.now();
   for (const type of ["pointerdown", "keydown", "input", "scroll"]) {
-    addEventListener(type, () => { last = Date.now(); }, { passive: true });
+    addEventListener(type, () => { last = Date.now(); }, { passive: true, capture: true });
   }
+  const somethingToClear = () => Boolean(search?.value || results?.children.length || (scanner && !scanner.hidden));
   setInterval(() => {
-    if (Date.now() - last > IDLE_SECONDS * 1000) resetForm.submit();
-  }, 1000);
+    if (Date.now() - last < seconds * 1000) return;
+    last = Date.now();
+    if (resetForm) resetForm.submit();
+    else if (somethingToClear()) location.assign(bar.dataset.start);
+  }, 500);
 }
 
 // Forms submit once: a double tap must not check someone in twice or print two badges.

@@ -1,0 +1,286 @@
+"""The kiosk in headless Chromium on a tablet viewport: the flows an attendee taps through, end to end."""
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+
+import pytest
+import qrcode
+import zxingcpp
+from PIL import Image
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from kiosk.models import Attendee, CardKind
+from kiosk.tokens import hash_token
+from tests.browser.conftest import ARTIFACTS, PORTRAIT
+from tests.realparts import need_program
+
+pytestmark = pytest.mark.browser
+
+PUBLIC_URL = "https://give.example.org"  # GIVETAKE_PUBLIC_URL set by tests.conftest.build_app
+
+
+class Attendee_:
+    """Drives a kiosk page as a person would, counting taps (typing is counted apart, in characters)."""
+
+    def __init__(self, page):
+        self.page = page
+        self.taps = 0
+        self.typed = 0
+
+    def tap(self, locator):
+        self.taps += 1
+        locator.tap()
+
+    def type_into(self, locator, text: str):
+        """Tap a field and type into it (a tap, then the on-screen keyboard)."""
+        self.tap(locator)
+        self.page.keyboard.type(text)
+        self.typed += len(text)
+
+
+def _start(page, live_server):
+    page.goto(f"{live_server.url}/kiosk/")
+    page.wait_for_selector("form.search")
+
+
+def _decode_qr(path) -> str:
+    found = zxingcpp.read_barcodes(Image.open(path))
+    assert found, f"no QR code decoded in {path}"
+    return found[0].text
+
+
+def test_pre_registered_attendee_taps_through_to_the_personal_qr(live_server, kiosk_event, new_context, shot):
+    live_server.app.config["KIOSK_DONE_SECONDS"] = 2
+    page = new_context().new_page()
+    _start(page, live_server)
+    shot(page, "01-start")
+    person = Attendee_(page)
+    began = time.monotonic()
+
+    person.type_into(page.locator("#q"), "jon")
+    choice = page.locator("#results .choice-button", has_text="Jonas B.")
+    choice.wait_for()
+    assert "Northwind Labs" in choice.inner_text() and "@" not in page.locator("#results").inner_text()
+    shot(page, "02-results")
+    person.tap(choice)
+
+    page.wait_for_url("**/kiosk/details")
+    preview = page.locator(".badge-preview")
+    assert preview.locator(".badge-first").inner_text() == "Jonas"
+    assert "CTO · Northwind Labs" in preview.inner_text()
+    shot(page, "03-details")
+    person.tap(page.get_by_role("button", name="Looks good, continue"))
+
+    page.wait_for_url("**/kiosk/offer")
+    person.type_into(page.get_by_label("What you can offer", exact=True), "Code reviews for Rust and Python services")
+    person.tap(page.locator(".tag-chip", has_text="Software"))
+    assert page.locator(".tag-chip input[value=Software]").is_checked()
+    shot(page, "04-offer")
+    person.tap(page.get_by_role("button", name="Continue"))
+
+    page.wait_for_url("**/kiosk/need")
+    person.type_into(page.get_by_label("What you're looking for", exact=True), "A designer for our onboarding flow")
+    shot(page, "05-need")
+    person.tap(page.get_by_role("button", name="Continue"))
+
+    page.wait_for_url("**/kiosk/consent")
+    person.tap(page.get_by_label(re.compile("Show my first name")))
+    shot(page, "06-consent")
+    person.tap(page.get_by_role("button", name="Check in and print my badge"))
+
+    page.get_by_role("heading", name="You're in, Jonas!").wait_for()
+    elapsed = time.monotonic() - began
+    qr = page.locator(".personal-qr svg")
+    qr.screenshot(path=str(ARTIFACTS / "07-done-qr.png"))
+    shot(page, "07-done")
+    url = _decode_qr(ARTIFACTS / "07-done-qr.png")
+    assert re.fullmatch(re.escape(PUBLIC_URL) + r"/m/[A-Za-z0-9]{16,}", url), url
+    with live_server.db() as s:
+        jonas = s.get(Attendee, kiosk_event["jonas"])
+        assert jonas.checked_in_at is not None and jonas.consent_screen
+        assert jonas.personal_token_hash == hash_token(url.rsplit("/", 1)[1])
+        assert [(c.text, c.tags) for c in jonas.cards_of(CardKind.offer)] == [
+            ("Code reviews for Rust and Python services", ["Software"])]
+        assert [c.text for c in jonas.cards_of(CardKind.need)] == ["A designer for our onboarding flow"]
+
+    # The done screen returns to the start by itself, ready for the next person, with nothing of Jonas left.
+    page.wait_for_url(re.compile(r"/kiosk/$"), timeout=6_000)
+    assert page.locator("#q").input_value() == "" and "Jonas" not in page.content()
+    print(f"\nkiosk flow: {person.taps} taps (3 of them into text fields), {person.typed} characters typed, "
+          f"{elapsed:.2f} s from the first tap to the QR")
+    assert person.taps <= 10
+    assert not page.context.errors
+
+
+def test_walk_in_with_an_arabic_name_and_markup_in_the_company(live_server, kiosk_event, new_context, shot):
+    page = new_context(viewport=PORTRAIT).new_page()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    _start(page, live_server)
+    page.get_by_role("link", name="I'm not registered").tap()
+    page.wait_for_url("**/kiosk/walk-in")
+    company = "<b>Acme</b> & <img src=x onerror=alert(1)>"
+    page.get_by_label("First name").fill("ليلى")
+    page.get_by_label("Last name").fill("حداد")
+    page.get_by_label(re.compile("^Company")).fill(company)
+    shot(page, "10-walkin")
+    page.get_by_role("button", name="Continue").tap()
+    page.wait_for_url("**/kiosk/offer")
+    page.get_by_label("What you can offer", exact=True).fill("ترجمة عربية وإنجليزية")
+    page.get_by_role("button", name="Continue").tap()
+    page.wait_for_url("**/kiosk/need")
+    page.get_by_role("button", name="Continue").tap()
+    page.wait_for_url("**/kiosk/consent")
+    page.get_by_role("button", name="Check in and print my badge").tap()
+    heading = page.get_by_role("heading", name=re.compile("You're in"))
+    assert "ليلى" in heading.inner_text()
+    shot(page, "11-walkin-done")
+
+    # She is now findable by her Arabic name, and the company is shown as the text she typed, not as markup.
+    _start(page, live_server)
+    page.locator("#q").fill("ليل")
+    choice = page.locator("#results .choice-button", has_text="ليلى")
+    choice.wait_for()
+    assert choice.locator(".choice-company").inner_text() == company
+    assert choice.locator(".choice-here").is_visible()
+    assert page.locator("#results img, #results b").count() == 0
+    shot(page, "12-walkin-found")
+    page.goto(f"{live_server.url}/kiosk/?q=%D9%84%D9%8A%D9%84")  # the no-script path renders the same results
+    assert page.locator("#results .choice-company").inner_text() == company
+    assert page.locator("#results img, #results b").count() == 0
+    assert dialogs == [] and not page.context.errors
+    with live_server.db() as s:
+        leila = s.scalar(select(Attendee).where(Attendee.first_name == "ليلى"))
+        assert leila.company == company and leila.source == "walkin" and leila.checked_in_at is not None
+
+
+def _ticket_video(tmp_path, text: str):
+    need_program("ffmpeg")
+    png, y4m = tmp_path / "ticket.png", tmp_path / "ticket.y4m"
+    qrcode.make(text, border=4, box_size=12).save(png)
+    # A white frame around the code, as a ticket held up to the camera; two seconds loop for as long as needed.
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", str(png), "-t", "2", "-r", "15",
+                    "-vf", "scale=360:360,pad=640:480:140:60:white", "-pix_fmt", "yuv420p", str(y4m)], check=True)
+    return y4m
+
+
+def test_a_ticket_qr_held_to_the_camera_opens_that_attendees_badge(live_server, kiosk_event, new_context,
+                                                                    launch_chromium, tmp_path, shot):
+    video = _ticket_video(tmp_path, "T-100")
+    browser = launch_chromium("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                              f"--use-file-for-fake-video-capture={video}")
+    page = new_context(browser).new_page()
+    _start(page, live_server)
+    assert page.evaluate("window.isSecureContext")
+    scan = page.get_by_role("button", name="Scan my ticket")
+    assert scan.is_visible()  # shown only where a camera can work (secure context with getUserMedia)
+    scan.tap()
+    page.wait_for_url("**/kiosk/details", timeout=15_000)
+    assert page.get_by_role("heading").first.inner_text() == "Hi Ana! Is your badge right?"
+    assert page.locator(".badge-band").inner_text().lower() == "speaker"
+    shot(page, "20-ticket-scanned")
+    assert not page.context.errors
+
+
+def _to_consent(page, live_server, name: str):
+    _start(page, live_server)
+    page.locator("#q").fill(name)
+    page.locator("#results .choice-button").first.tap()
+    page.wait_for_url("**/kiosk/details")
+    page.get_by_role("button", name="Looks good, continue").tap()
+    page.wait_for_url("**/kiosk/offer")
+    page.get_by_role("button", name="Continue").tap()
+    page.wait_for_url("**/kiosk/need")
+    page.get_by_role("button", name="Continue").tap()
+    page.wait_for_url("**/kiosk/consent")
+
+
+def test_two_kiosks_checking_in_the_same_person_give_one_check_in(live_server, kiosk_event, new_context, shot):
+    left, right = new_context().new_page(), new_context().new_page()
+    _to_consent(left, live_server, "Ben")
+    _to_consent(right, live_server, "Ben")
+    responses = []
+    for page in (left, right):
+        page.on("response", lambda r: r.request.is_navigation_request() and responses.append(r.status))
+    # Both press "Check in" without waiting for the other: the requests overlap on the server.
+    for page in (left, right):
+        page.evaluate("document.querySelector('form[data-once]').requestSubmit()")
+    for page in (left, right):
+        expect(page.locator("h1")).to_have_text(re.compile("You're in|already checked in"))
+    titles = sorted(p.locator("h1").inner_text() for p in (left, right))
+    assert titles == ["Ben, you're already checked in", "You're in, Ben!"], titles
+    loser = left if "already" in left.locator("h1").inner_text() else right
+    assert "Another kiosk checked you in a moment ago." in loser.content()
+    shot(loser, "30-already-raced")
+    assert all(status < 400 for status in responses), responses
+    with live_server.db() as s:
+        ben = s.get(Attendee, kiosk_event["ben"])
+        assert ben.checked_in_at is not None and ben.personal_token_hash is not None
+
+
+def test_an_idle_kiosk_forgets_the_person_and_clears_the_search(live_server, kiosk_event, new_context):
+    live_server.app.config["KIOSK_IDLE_SECONDS"] = 2
+    page = new_context().new_page()
+    _start(page, live_server)
+    page.locator("#q").fill("ana")
+    page.locator("#results .choice-button", has_text="Ana G.").tap()
+    page.wait_for_url("**/kiosk/details")
+    started = time.monotonic()
+    page.wait_for_url(re.compile(r"/kiosk/$"), timeout=8_000)
+    assert time.monotonic() - started >= 1.5  # not before the idle time
+    assert "Ana" not in page.locator("main").inner_text()
+    page.goto(f"{live_server.url}/kiosk/details")  # the server forgot too: no way back to Ana's details
+    assert re.search(r"/kiosk/\?expired=1$", page.url) and "Brightloop" not in page.content()
+
+    # On the start page a name typed and left there is cleared as well.
+    _start(page, live_server)
+    page.locator("#q").fill("ana")
+    page.locator("#results .choice-button").first.wait_for()
+    expect(page.locator("#q")).to_have_value("", timeout=8_000)
+    expect(page.locator("#results > *")).to_have_count(0)
+    assert "Ana" not in page.locator("main").inner_text()
+
+
+GERMAN_STEPS = {
+    "start": ["Willkommen!", "Gib die ersten Buchstaben deines Namens ein", "Ich bin nicht angemeldet"],
+    "details": ["Hallo Ana! Stimmt dein Namensschild?", "Passt, weiter", "Neu beginnen"],
+    "offer": ["Ich biete", "Was du anbieten kannst", "Weiter"],
+    "need": ["Ich suche", "Was du suchst", "Weiter"],
+    "consent": ["Deine Daten, deine Wahl", "Einchecken und Namensschild drucken"],
+    "done": ["Du bist drin, Ana!", "Fertig"],
+}
+
+
+def test_german_from_the_language_switch_on_every_step(live_server, kiosk_event, new_context, shot):
+    page = new_context().new_page()
+    _start(page, live_server)
+    page.get_by_role("link", name="Deutsch").tap()
+    page.get_by_role("heading", name=re.compile("Willkommen!")).wait_for()
+
+    def german(step):
+        assert page.locator("html").get_attribute("lang") == "de"
+        text = page.locator("body").inner_text()
+        for phrase in GERMAN_STEPS[step]:
+            assert phrase in text, f"{step}: {phrase!r} missing"
+        shot(page, f"40-de-{step}")
+
+    german("start")
+    page.locator("#q").fill("gar")
+    page.locator("#results .choice-button", has_text="Ana G.").tap()
+    page.wait_for_url("**/kiosk/details")
+    german("details")
+    page.get_by_role("button", name="Passt, weiter").tap()
+    page.wait_for_url("**/kiosk/offer")
+    german("offer")
+    page.get_by_role("button", name="Weiter").tap()
+    page.wait_for_url("**/kiosk/need")
+    german("need")
+    page.get_by_role("button", name="Weiter").tap()
+    page.wait_for_url("**/kiosk/consent")
+    german("consent")
+    page.get_by_role("button", name="Einchecken und Namensschild drucken").tap()
+    page.get_by_role("heading", name="Du bist drin, Ana!").wait_for()
+    german("done")
