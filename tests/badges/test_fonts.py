@@ -4,6 +4,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from fontTools.ttLib import TTFont  # comes with matplotlib
 
 from kiosk.badges.fonts import FONT_DIR, clean_text, font_stack, is_rtl, shape, visual
 
@@ -19,10 +20,9 @@ def _face_file(name: str) -> str:
 @pytest.mark.parametrize("bold", [False, True])
 def test_every_character_a_stack_claims_has_a_real_glyph(bold):
     """A font that maps a character to an empty glyph would print nothing: the stack must never pick it."""
-    ttlib = pytest.importorskip("fontTools.ttLib")
     stack = font_stack(bold)
     for face in stack.faces:
-        font = ttlib.TTFont(FONT_DIR / _face_file(face.name), lazy=True)
+        font = TTFont(FONT_DIR / _face_file(face.name), lazy=True)
         cmap, glyf = font.getBestCmap(), font["glyf"]
         empty = [cp for cp in face.chars
                  if unicodedata.category(chr(cp))[0] not in "ZC" and not 0xFE00 <= cp <= 0xFE0F
