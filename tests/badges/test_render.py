@@ -232,6 +232,21 @@ def test_rendering_is_deterministic_and_thread_safe():
     assert threaded == serial
 
 
+def test_logo_is_drawn_in_the_band_and_a_broken_one_is_skipped(tmp_path):
+    from PIL import Image
+
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (120, 40), (250, 200, 0)).save(logo)
+    badge = BadgeData("Ana", "Ana Lima", event_name="Summit", qr_url="https://x.test/b/ABC")
+    with_logo = render_badges([badge], "label-4x3", style=BadgeStyle(logo_path=str(logo)))
+    assert len(PdfReader(io.BytesIO(with_logo)).pages[0].images) == 1
+    png = rasterize(with_logo, tmp_path, dpi=72, name="logo")[0]
+    with Image.open(png) as image:
+        assert image.convert("RGB").getpixel((20, 10)) == (250, 200, 0)  # the logo, top left in the band
+    broken = render_badges([badge], "label-4x3", style=BadgeStyle(logo_path=str(tmp_path / "missing.png")))
+    assert "Summit" in _text_of(broken, tmp_path)
+
+
 def test_no_badges_is_an_error():
     with pytest.raises(BadgeRenderError):
         render_badges([], "label-4x3")
