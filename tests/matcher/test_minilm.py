@@ -168,6 +168,23 @@ def test_encode_from_two_threads_agrees(fresh):
     np.testing.assert_allclose(results[1], expected[1::2], atol=2e-5)
 
 
+def test_parallel_batches_match_serial_and_restore_blas_threads(fresh, monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    texts = [f"Looking for help with project number {i} " + "and more words " * (i % 9) for i in range(100)]
+    before = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    parallel = fresh.encode(texts)
+    after = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    assert after == before
+    fresh.clear_cache()
+    monkeypatch.setattr(minilm, "_worker_count", lambda: 1)
+    np.testing.assert_allclose(fresh.encode(texts), parallel, atol=2e-5)
+
+
+def test_without_threadpoolctl_batches_run_one_at_a_time(monkeypatch):
+    monkeypatch.setitem(minilm._blas, "controller", False)
+    assert minilm._worker_count() == 1
+
+
 def test_similar_offers_and_needs_are_closer(fresh):
     offer, need_grants, need_db = fresh.encode([
         "I can help with grant writing",
