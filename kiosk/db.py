@@ -1,13 +1,17 @@
 """The database: engine set-up (SQLite pragmas, PostgreSQL pool), sessions, and the declarative base."""
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+
+log = logging.getLogger(__name__)
+_AFTER_COMMIT = "givetake.after_commit"
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -114,3 +118,26 @@ class _CurrentDatabase:
 
 
 db = _CurrentDatabase()
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run `action` once the session's transaction commits; forget it if the transaction rolls back.
+
+    Emits, matcher work and print jobs go out this way, so nobody hears of a check-in that did not happen and
+    the matcher always finds the committed rows.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for action in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            action()
+        except Exception:  # the commit stands; one failed side effect must not block the others
+            log.exception("after-commit action failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)

@@ -20,16 +20,20 @@ _SPACES = re.compile(r"\s+")
 EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]{2,}$")
 
 
-def clean_line(value, *, field: str, max_length: int, required: bool = False, label: str | None = None) -> str:
-    """One line of text: NFC, control characters removed, runs of white space folded, length checked."""
-    text = "" if value is None else str(value)
-    text = _SPACES.sub(" ", _CONTROL.sub("", unicodedata.normalize("NFC", text))).strip()
+def _check_presence_and_length(text: str, field: str, max_length: int, required: bool, label) -> None:
     name = label or FIELD_LABELS.get(field) or field.replace("_", " ")
     if required and not text:
         raise ValidationFailed(_("Please fill in the %(field)s.", field=name), details={field: "required"})
     if len(text) > max_length:
         raise ValidationFailed(_("The %(field)s is too long (%(n)d characters; at most %(max)d).", field=name,
                                  n=len(text), max=max_length), details={field: f"at most {max_length} characters"})
+
+
+def clean_line(value, *, field: str, max_length: int, required: bool = False, label: str | None = None) -> str:
+    """One line of text: NFC, control characters removed, runs of white space folded, length checked."""
+    text = "" if value is None else str(value)
+    text = _SPACES.sub(" ", _CONTROL.sub("", unicodedata.normalize("NFC", text))).strip()
+    _check_presence_and_length(text, field, max_length, required, label)
     return text
 
 
@@ -39,12 +43,7 @@ def clean_paragraph(value, *, field: str, max_length: int, required: bool = Fals
     text = _CONTROL.sub("", unicodedata.normalize("NFC", text)).replace("\r\n", "\n").replace("\r", "\n")
     text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    name = FIELD_LABELS.get(field) or field
-    if required and not text:
-        raise ValidationFailed(_("Please fill in the %(field)s.", field=name), details={field: "required"})
-    if len(text) > max_length:
-        raise ValidationFailed(_("The %(field)s is too long (%(n)d characters; at most %(max)d).", field=name,
-                                 n=len(text), max=max_length), details={field: f"at most {max_length} characters"})
+    _check_presence_and_length(text, field, max_length, required, None)
     return text
 
 

@@ -95,8 +95,23 @@ def _event(slug: str, *kinds: DeviceKind) -> Event:
     return event
 
 
-def _attendee(event: Event, attendee_id: int) -> Attendee:
-    return checkin.load_attendee(db.session, event, attendee_id)
+def _event_attendee(slug: str, attendee_id: int) -> tuple[Event, Attendee]:
+    """The event (as `_event` allows it for a kiosk) and one of its attendees."""
+    event = _event(slug, DeviceKind.kiosk)
+    return event, checkin.load_attendee(db.session, event, attendee_id)
+
+
+def _check_types(data: dict) -> None:
+    """Text fields must be strings, consent_screen a boolean, consent_share a list: clear 422s, not str(42)."""
+    for key, value in data.items():
+        if key == "consent_screen":
+            ok = isinstance(value, bool)
+        elif key == "consent_share":
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        else:
+            ok = value is None or isinstance(value, str)
+        if not ok:
+            raise ValidationFailed(f"`{key}` has the wrong type.", details={key: "wrong type"})
 
 
 def attendee_detail(attendee: Attendee, full: bool) -> dict:
@@ -188,9 +203,7 @@ def walkin(slug: str):
     data = _body()
     fields = {k: v for k, v in data.items() if k in ("first_name", "last_name", "email", "company", "title",
                                                     "pronouns", "phone")}
-    for key, value in fields.items():
-        if value is not None and not isinstance(value, str):
-            raise ValidationFailed(f"`{key}` must be a string.", details={key: "not a string"})
+    _check_types(fields)
     attendee = checkin.register_walkin(db.session, event, **fields)
     if g.api_actor.organizer is not None:
         attendee.source = "admin"
@@ -200,17 +213,15 @@ def walkin(slug: str):
 @bp.get("/events/<slug>/attendees/<int:attendee_id>")
 def attendee(slug: str, attendee_id: int):
     """One attendee's details and cards."""
-    event = _event(slug, DeviceKind.kiosk)
-    return jsonify({"attendee": attendee_detail(_attendee(event, attendee_id),
-                                                g.api_actor.can_see_contact_details())})
+    _, person = _event_attendee(slug, attendee_id)
+    return jsonify({"attendee": attendee_detail(person, g.api_actor.can_see_contact_details())})
 
 
 @bp.patch("/events/<slug>/attendees/<int:attendee_id>")
 @writes
 def attendee_update(slug: str, attendee_id: int):
     """Correct details or change consents."""
-    event = _event(slug, DeviceKind.kiosk)
-    person = _attendee(event, attendee_id)
+    event, person = _event_attendee(slug, attendee_id)
     data = _body()
     allowed = {"first_name", "last_name", "company", "title", "pronouns", "consent_screen", "consent_share"}
     if g.api_actor.organizer is not None:
@@ -219,8 +230,7 @@ def attendee_update(slug: str, attendee_id: int):
     if unknown:
         raise ValidationFailed(f"These fields cannot be changed here: {', '.join(unknown)}.",
                                details={k: "not allowed" for k in unknown})
-    if "consent_share" in data and not isinstance(data["consent_share"], list):
-        raise ValidationFailed("`consent_share` must be a list.", details={"consent_share": "not a list"})
+    _check_types(data)
     update_attendee(db.session, person, **data)
     return {"attendee": attendee_detail(person, g.api_actor.can_see_contact_details())}, 200
 
@@ -243,8 +253,7 @@ def _card_items(data: dict, key: str) -> list | None:
 @writes
 def cards_update(slug: str, attendee_id: int):
     """Replace the offer and/or need cards; the matcher re-runs for attendees who are here."""
-    event = _event(slug, DeviceKind.kiosk)
-    person = _attendee(event, attendee_id)
+    event, person = _event_attendee(slug, attendee_id)
     data = _body()
     offers, needs = _card_items(data, "offers"), _card_items(data, "needs")
     if offers is None and needs is None:
@@ -262,10 +271,10 @@ def cards_update(slug: str, attendee_id: int):
 @writes
 def check_in(slug: str, attendee_id: int):
     """Check in (one atomic compare-and-set). 409 `already_checked_in` when someone else did it first."""
-    event = _event(slug, DeviceKind.kiosk)
-    person = _attendee(event, attendee_id)
+    event, person = _event_attendee(slug, attendee_id)
     data = _body()
     consent = {k: data[k] for k in ("consent_screen", "consent_share") if k in data}
+    _check_types(consent)
     if consent:
         apply_fields(person, consent)
     result = checkin.check_in(db.session, event, person, g.api_actor.device)
@@ -281,16 +290,14 @@ def check_in(slug: str, attendee_id: int):
 @bp.get("/events/<slug>/attendees/<int:attendee_id>/matches")
 def matches(slug: str, attendee_id: int):
     """An attendee's matches with reasons and conversation starters."""
-    event = _event(slug, DeviceKind.kiosk)
-    person = _attendee(event, attendee_id)
+    event, person = _event_attendee(slug, attendee_id)
     return jsonify({"matches": [attendee_payload(m, person, other) for m, other in matches_for(db.session, person)]})
 
 
 @bp.get("/events/<slug>/attendees/<int:attendee_id>/badge")
 def badge(slug: str, attendee_id: int):
     """Where to download this attendee's badge PDF."""
-    event = _event(slug, DeviceKind.kiosk)
-    person = _attendee(event, attendee_id)
+    event, person = _event_attendee(slug, attendee_id)
     return jsonify({"pdf": url_for("badges.attendee_pdf", slug=event.slug, attendee_id=person.id, _external=True),
                     "layout": event.badge_layout, "qr": badge_url(person.badge_token, event)})
 

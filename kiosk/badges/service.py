@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import event as sa_event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..attendees.service import rotate_badge_token
-from ..db import Database
+from ..db import Database, after_commit
 from ..models import Attendee, CardKind, Device, Event, PrintJob, PrintStatus, utcnow
 from ..personal import badge_url
 from .layouts import LAYOUTS, BadgeStyle, get_layout
@@ -26,7 +26,6 @@ from .render import BadgeData, render_badges
 
 log = logging.getLogger(__name__)
 
-_PENDING = "givetake.pending_prints"
 #: How long the worker follows a job in CUPS before leaving it as "sent".
 FOLLOW_SECONDS = 120
 SORTS = {"last_name": lambda a: (a.last_name.casefold(), a.first_name.casefold()),
@@ -117,18 +116,8 @@ class PrintTask:
 
 
 def _after_commit(session: Session, task: PrintTask) -> None:
-    session.info.setdefault(_PENDING, []).append((current_app.extensions["givetake.printing"], task))
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _send_after_commit(session: Session) -> None:
-    for worker, task in session.info.pop(_PENDING, []):
-        worker.submit(task)
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _drop_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    worker = current_app.extensions["givetake.printing"]
+    after_commit(session, lambda: worker.submit(task))
 
 
 class PrintWorker:

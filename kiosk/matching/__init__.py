@@ -4,13 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, current_app
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from ..db import after_commit
 from .loop import MatcherLoop
 from .queue import LocalQueue, RedisQueue, WorkQueue
-
-_PENDING = "givetake.pending_matcher_work"
 
 
 @dataclass
@@ -49,15 +47,5 @@ def runtime() -> MatcherRuntime:
 
 def submit_after_commit(session: Session, kind: str, event_id: int, **data) -> None:
     """Hand work to the matcher once the caller's transaction commits (so the loop sees the committed rows)."""
-    session.info.setdefault(_PENDING, []).append((runtime(), {"kind": kind, "event_id": event_id, **data}))
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _send_after_commit(session: Session) -> None:
-    for target, item in session.info.pop(_PENDING, []):
-        target.put(item)
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _drop_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    target, item = runtime(), {"kind": kind, "event_id": event_id, **data}
+    after_commit(session, lambda: target.put(item))
