@@ -174,14 +174,33 @@ function loadScript(src) {
   });
 }
 
-// Done screen: count down, then back to the start for the next person.
+// Done screen: count down (a bar that empties), then back to the start for the next person.
 function doneCountdown() {
   const done = document.querySelector(".done[data-return]");
   if (!done) return;
-  let left = Number(done.dataset.seconds || 25);
+  const total = Number(done.dataset.seconds || 25);
+  const bar = done.querySelector(".countdown-bar span");
+  let left = total;
   // A touch means someone is still reading (or scanning the QR): give them at least ten more seconds.
-  addEventListener("pointerdown", () => { left = Math.max(left, 10); }, { passive: true });
-  setInterval(() => { if (left-- <= 0) location.assign(done.dataset.return); }, 1000);
+  addEventListener("pointerdown", () => { left = Math.max(left, Math.min(10, total)); }, { passive: true });
+  setInterval(() => {
+    left -= 1;
+    if (bar) bar.style.transform = `scaleX(${Math.max(left, 0) / total})`;
+    if (left <= 0) location.assign(done.dataset.return);
+  }, 1000);
+}
+
+// Badge preview on the details step: follows the fields as they are corrected.
+function badgePreview() {
+  const preview = document.querySelector(".badge-preview");
+  const form = document.querySelector(".details-layout form");
+  if (!preview || !form) return;
+  const value = (name) => form.elements[name]?.value.trim() ?? "";
+  form.addEventListener("input", () => {
+    preview.querySelector(".badge-first").textContent = value("first_name");
+    preview.querySelector(".badge-full").textContent = `${value("first_name")} ${value("last_name")}`.trim();
+    preview.querySelector(".badge-company").textContent = [value("title"), value("company")].filter(Boolean).join(" · ");
+  });
 }
 
 // Badge print status on the done screen, when the kiosk has a printer.
@@ -203,4 +222,5 @@ submitOnce();
 liveSearch();
 ticketScanner();
 doneCountdown();
+badgePreview();
 printStatus();

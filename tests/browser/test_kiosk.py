@@ -28,6 +28,7 @@ class Attendee_:
     def __init__(self, page):
         self.page = page
         self.taps = 0
+        self.field_taps = 0
         self.typed = 0
 
     def tap(self, locator):
@@ -37,6 +38,7 @@ class Attendee_:
     def type_into(self, locator, text: str):
         """Tap a field and type into it (a tap, then the on-screen keyboard)."""
         self.tap(locator)
+        self.field_taps += 1
         self.page.keyboard.type(text)
         self.typed += len(text)
 
@@ -58,41 +60,48 @@ def test_pre_registered_attendee_taps_through_to_the_personal_qr(live_server, ki
     _start(page, live_server)
     shot(page, "01-start")
     person = Attendee_(page)
+    shots = []  # time spent on screenshots, left out of the flow's time
+
+    def keep(name):
+        t0 = time.monotonic()
+        shot(page, name)
+        shots.append(time.monotonic() - t0)
+
     began = time.monotonic()
 
     person.type_into(page.locator("#q"), "jon")
     choice = page.locator("#results .choice-button", has_text="Jonas B.")
     choice.wait_for()
     assert "Northwind Labs" in choice.inner_text() and "@" not in page.locator("#results").inner_text()
-    shot(page, "02-results")
+    keep("02-results")
     person.tap(choice)
 
     page.wait_for_url("**/kiosk/details")
     preview = page.locator(".badge-preview")
     assert preview.locator(".badge-first").inner_text() == "Jonas"
     assert "CTO · Northwind Labs" in preview.inner_text()
-    shot(page, "03-details")
+    keep("03-details")
     person.tap(page.get_by_role("button", name="Looks good, continue"))
 
     page.wait_for_url("**/kiosk/offer")
     person.type_into(page.get_by_label("What you can offer", exact=True), "Code reviews for Rust and Python services")
     person.tap(page.locator(".tag-chip", has_text="Software"))
     assert page.locator(".tag-chip input[value=Software]").is_checked()
-    shot(page, "04-offer")
+    keep("04-offer")
     person.tap(page.get_by_role("button", name="Continue"))
 
     page.wait_for_url("**/kiosk/need")
     person.type_into(page.get_by_label("What you're looking for", exact=True), "A designer for our onboarding flow")
-    shot(page, "05-need")
+    keep("05-need")
     person.tap(page.get_by_role("button", name="Continue"))
 
     page.wait_for_url("**/kiosk/consent")
     person.tap(page.get_by_label(re.compile("Show my first name")))
-    shot(page, "06-consent")
+    keep("06-consent")
     person.tap(page.get_by_role("button", name="Check in and print my badge"))
 
     page.get_by_role("heading", name="You're in, Jonas!").wait_for()
-    elapsed = time.monotonic() - began
+    elapsed = time.monotonic() - began - sum(shots)
     qr = page.locator(".personal-qr svg")
     qr.screenshot(path=str(ARTIFACTS / "07-done-qr.png"))
     shot(page, "07-done")
@@ -109,9 +118,9 @@ def test_pre_registered_attendee_taps_through_to_the_personal_qr(live_server, ki
     # The done screen returns to the start by itself, ready for the next person, with nothing of Jonas left.
     page.wait_for_url(re.compile(r"/kiosk/$"), timeout=6_000)
     assert page.locator("#q").input_value() == "" and "Jonas" not in page.content()
-    print(f"\nkiosk flow: {person.taps} taps (3 of them into text fields), {person.typed} characters typed, "
-          f"{elapsed:.2f} s from the first tap to the QR")
-    assert person.taps <= 10
+    print(f"\nkiosk flow: {person.taps} taps ({person.field_taps} of them into text fields, 1 an optional consent), "
+          f"{person.typed} characters typed, {elapsed:.2f} s from the first tap to the QR (screenshots excluded)")
+    assert person.taps - person.field_taps <= 7
     assert not page.context.errors
 
 
@@ -228,6 +237,8 @@ def test_an_idle_kiosk_forgets_the_person_and_clears_the_search(live_server, kio
     page.locator("#q").fill("ana")
     page.locator("#results .choice-button", has_text="Ana G.").tap()
     page.wait_for_url("**/kiosk/details")
+    page.get_by_label("Company").fill("Brightloop GmbH")  # the badge preview follows the correction
+    expect(page.locator(".badge-preview .badge-company")).to_have_text("Brightloop GmbH")
     started = time.monotonic()
     page.wait_for_url(re.compile(r"/kiosk/$"), timeout=8_000)
     assert time.monotonic() - started >= 1.5  # not before the idle time
