@@ -47,7 +47,9 @@ print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()
 for line in sys.stdin:
     command = line.strip()
     if command == "batch":
-        t0 = time.perf_counter(); model.encode(texts, batch_size=batch_size); out = [time.perf_counter() - t0]
+        t0, c0 = time.perf_counter(), time.process_time()
+        model.encode(texts, batch_size=batch_size)
+        out = [time.perf_counter() - t0, time.process_time() - c0]
     elif command == "single":
         out = []
         for text in texts[:50]:
@@ -98,13 +100,14 @@ class TorchPeer:
             self.model.encode(texts[:batch_size], batch_size=batch_size)
             self.info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "where": "in-process"}
 
-    def batch_seconds(self) -> float:
-        """Seconds to encode all the texts once."""
+    def batch_seconds(self) -> tuple[float, float]:
+        """Wall and CPU seconds to encode all the texts once."""
         if self.proc:
-            return self._ask("batch")[0]
-        t0 = time.perf_counter()
+            wall, cpu = self._ask("batch")
+            return wall, cpu
+        t0, c0 = time.perf_counter(), time.process_time()
         self.model.encode(self.texts, batch_size=self.batch_size)
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, time.process_time() - c0
 
     def single_seconds(self) -> list[float]:
         """Seconds for each of 50 one-text encodes."""
@@ -168,17 +171,20 @@ def throughput_rows(quick: bool) -> Iterable[dict]:
     tokens = [len(e.ids) for e in encoder.tokenizer.encode_batch(texts)]
     encoder.encode(short_texts(64, seed=99))  # warm-up on other texts: page in the weights, start BLAS threads
     peer, note = start_peer(str(encoder.model_dir), texts, encoder.batch_size)
-    ours, theirs = [], []
+    ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
     ours_one, theirs_one = [], []
     try:
         for _ in range(rounds):
             encoder.clear_cache()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             encoder.encode(texts)
             ours.append(time.perf_counter() - t0)
+            ours_cpu.append(time.process_time() - c0)
             settle()
             if peer:
-                theirs.append(peer.batch_seconds())
+                wall, cpu = peer.batch_seconds()
+                theirs.append(wall)
+                theirs_cpu.append(cpu)
                 settle()
         for text in texts[:50]:
             encoder.clear_cache()
@@ -192,8 +198,11 @@ def throughput_rows(quick: bool) -> Iterable[dict]:
         if peer:
             peer.close()
     extra = {"blas": blas_kernel(), "mean_tokens": round(float(np.mean(tokens)), 2),
-             "batch_size": encoder.batch_size, "rounds": rounds}
+             "batch_size": encoder.batch_size, "rounds": rounds, "loadavg_1m": round(os.getloadavg()[0], 2)}
+    # Texts per CPU-second (all threads) says what each costs whatever else the machine is doing.
+    extra["texts_per_cpu_s"] = round(len(texts) / min(ours_cpu), 1)
     if peer:
+        extra["peer_texts_per_cpu_s"] = round(len(texts) / min(theirs_cpu), 1)
         extra["peer_runtime"] = peer.info
     else:
         extra["note"] = note

@@ -213,7 +213,7 @@ class MiniLMEncoder:
             with self._lock:
                 for text, vec in zip(new_texts, vectors):
                     out[missing[text]] = vec
-                    self._cache[text] = vec
+                    self._cache[text] = vec.copy()  # a row of its own, not a view keeping the batch alive
                     self._cache.move_to_end(text)
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
