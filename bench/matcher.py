@@ -1,0 +1,138 @@
+"""`python -m bench matcher`: suggest latency, pair_round weight and time against networkx, eval-set recall.
+
+People are built from the evaluation set's texts (1-2 offers and 1-2 needs each, drawn at random). Their semantic
+vectors come from MiniLM, encoded once per distinct text and passed in as cached embeddings (as the app does after
+a restart); without the model a cheap stand-in gives each text a random unit vector, which the rows say.
+"""
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Iterable
+
+import numpy as np
+
+from bench.common import percentiles, result
+from matcher import Card, MatchEngine, Profile
+from matcher.encoders import FusedEncoder, semantic_of
+from matcher.evaluation import evaluate, load_eval_set
+from matcher.rounds import max_weight_pairs
+
+BENCH = "matcher"
+
+
+class RandomVectors:
+    """Stand-in semantic encoder: a random unit vector per text (seeded by the text), for engine-cost runs."""
+
+    model_id = "random-unit-vectors"
+    dim = 384
+
+    def encode(self, texts):
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            rng = np.random.default_rng(zlib.crc32(text.encode("utf-8")))
+            v = rng.standard_normal(self.dim)
+            out[i] = v / np.linalg.norm(v)
+        return out
+
+
+def _semantic():
+    """MiniLM if installed, else the stand-in; and the label that says which."""
+    try:
+        from matcher.minilm import load_minilm
+        model = load_minilm()
+    except ImportError:
+        model = None
+    return (model, "minilm") if model is not None else (RandomVectors(), "random-unit-vectors")
+
+
+def make_profiles(n: int, semantic, seed: int = 0) -> list[Profile]:
+    """n people with cached embeddings, texts drawn from the evaluation set."""
+    ev = load_eval_set()
+    texts = ev.needs + ev.offers
+    vectors = dict(zip(texts, np.asarray(semantic.encode(texts), dtype=np.float32)))
+    rng = np.random.default_rng(seed)
+    people = []
+    for pid in range(1, n + 1):
+        offers = [ev.offers[i] for i in rng.choice(len(ev.offers), size=rng.integers(1, 3), replace=False)]
+        needs = [ev.needs[i] for i in rng.choice(len(ev.needs), size=rng.integers(1, 3), replace=False)]
+        people.append(Profile(pid, [Card(t, embedding=vectors[t]) for t in offers],
+                              [Card(t, embedding=vectors[t]) for t in needs], name=f"P{pid}"))
+    return people
+
+
+def bench_suggest(n: int, semantic, label: str, queries: int) -> dict:
+    engine = MatchEngine(FusedEncoder(semantic))
+    engine.upsert_many(make_profiles(n, semantic))
+    rng = np.random.default_rng(1)
+    samples = []
+    for pid in rng.choice(engine.ids, size=queries).tolist():
+        t0 = time.perf_counter()
+        engine.suggest(pid, k=3)
+        samples.append(time.perf_counter() - t0)
+    p50, p99 = percentiles(samples, 50, 99)
+    return result(BENCH, "suggest_p99_ms", p99, "ms", n, higher_is_better=False, p50_ms=round(p50, 3),
+                  queries=queries, target_ms=25, vectors=label)
+
+
+def bench_round(n: int, semantic, label: str, with_networkx: bool) -> list[dict]:
+    engine = MatchEngine(FusedEncoder(semantic))
+    engine.upsert_many(make_profiles(n, semantic))
+    t0 = time.perf_counter()
+    res = engine.pair_round(seed=0)
+    ours_s = time.perf_counter() - t0
+    rows = [result(BENCH, "pair_round_s", ours_s, "s", n, higher_is_better=False, groups=len(res.groups),
+                   unpaired=len(res.unpaired), total_weight=res.total_weight, vectors=label)]
+    if not with_networkx:
+        return rows
+    import networkx as nx
+    # The same graph as the round's (built again, without this round's exclusions), integer weights.
+    engine2 = MatchEngine(FusedEncoder(semantic))
+    engine2.upsert_many(make_profiles(n, semantic))
+    t0 = time.perf_counter()
+    ids, u, v, w = engine2.round_graph(k=10)
+    graph_s = time.perf_counter() - t0
+    wi = np.round(w * 1000).astype(np.int64)
+    t0 = time.perf_counter()
+    mate = max_weight_pairs(len(ids), u, v, wi, seed=0)
+    match_s = time.perf_counter() - t0
+    ours_w = int(wi[mate[u] == v].sum())
+    graph = nx.Graph()
+    graph.add_weighted_edges_from(zip(u.tolist(), v.tolist(), wi.tolist()))
+    t0 = time.perf_counter()
+    exact = nx.max_weight_matching(graph)
+    nx_s = time.perf_counter() - t0
+    nx_w = int(sum(graph[a][b]["weight"] for a, b in exact))
+    rows.append(result(BENCH, "pair_round_weight", ours_w, "integer weight", n, peer="networkx.max_weight_matching",
+                       peer_value=nx_w, edges=len(u), target_ratio=0.99))
+    rows.append(result(BENCH, "pair_round_matching_s", match_s, "s", n, peer="networkx.max_weight_matching",
+                       peer_value=nx_s, higher_is_better=False, graph_build_s=round(graph_s, 3), target_ratio=10,
+                       note="matching step on the same graph; ratio = networkx time / ours"))
+    rows.append(result(BENCH, "pair_round_total_vs_networkx_s", ours_s, "s", n, peer="networkx.max_weight_matching",
+                       peer_value=nx_s, higher_is_better=False,
+                       note="our whole pair_round (graph + matching + trio) vs networkx's matching alone"))
+    return rows
+
+
+def bench_eval(semantic, label: str) -> list[dict]:
+    metrics = evaluate(semantic if label == "minilm" else None)
+    ev = load_eval_set()
+    rows = []
+    for encoder, m in metrics.items():
+        for name, value in m.items():
+            rows.append(result(BENCH, f"eval_{name}", value, "fraction", len(ev.needs), encoder=encoder,
+                               offers=len(ev.offers)))
+    return rows
+
+
+def run(quick: bool) -> Iterable[dict]:
+    semantic, label = _semantic()
+    for n in (1000, 5000, 20000):
+        yield bench_suggest(n, semantic, label, queries=100 if quick else 400)
+    yield from bench_round(500, semantic, label, with_networkx=True)
+    yield from bench_round(2000, semantic, label, with_networkx=not quick)
+    if not quick:
+        yield from bench_round(20000, semantic, label, with_networkx=False)
+    else:
+        yield {"bench": BENCH, "metric": "pair_round_s", "n": 20000, "skipped": "quick mode; run without --quick"}
+    yield from bench_eval(semantic, label)

@@ -1,0 +1,77 @@
+"""max_weight_pairs against networkx's exact matching, and rounds at a size that takes the candidate path."""
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from matcher import FusedEncoder, MatchEngine
+from matcher.engine import DENSE_MAX
+from matcher.rounds import matching_weight, max_weight_pairs
+from tests.matcher.conftest import WordVectors, person
+
+
+def knn_graph(n: int, seed: int, k: int = 8):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 12))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    s = x @ x.T
+    np.fill_diagonal(s, -1)
+    nb = np.argpartition(-s, k, axis=1)[:, :k]
+    u, v = np.repeat(np.arange(n), k), nb.ravel()
+    key = np.unique(np.minimum(u, v) * n + np.maximum(u, v))
+    u, v = key // n, key % n
+    return u, v, np.round(np.clip(s[u, v], 0, 1) * 1000).astype(int)
+
+
+def test_matching_is_valid_and_near_exact():
+    ratios = []
+    for seed in range(4):
+        n = 300
+        u, v, w = knn_graph(n, seed)
+        mate = max_weight_pairs(n, u, v, w, seed=seed)
+        matched = np.flatnonzero(mate >= 0)
+        assert np.all(mate[mate[matched]] == matched)  # mates are mutual
+        assert np.all(mate != np.arange(n))
+        edges = set(zip(u.tolist(), v.tolist()))
+        assert all((min(i, j), max(i, j)) in edges for i, j in enumerate(mate.tolist()) if j >= 0)
+        graph = nx.Graph()
+        graph.add_weighted_edges_from(zip(u.tolist(), v.tolist(), w.tolist()))
+        exact = sum(graph[a][b]["weight"] for a, b in nx.max_weight_matching(graph))
+        ratios.append(matching_weight(mate, u, v, w) / exact)
+    assert min(ratios) >= 0.975 and np.mean(ratios) >= 0.985, ratios
+
+
+def test_matching_is_deterministic_per_seed_and_ignores_nonpositive_edges():
+    u, v, w = knn_graph(200, 7)
+    assert np.array_equal(max_weight_pairs(200, u, v, w, seed=3), max_weight_pairs(200, u, v, w, seed=3))
+    mate = max_weight_pairs(3, np.array([0, 1]), np.array([1, 2]), np.array([0.0, -1.0]))
+    assert mate.tolist() == [-1, -1, -1]
+
+
+def test_large_round_uses_candidates_and_stays_valid():
+    topics = ["grant writing", "Kubernetes clusters", "seed funding", "logo design", "GDPR privacy",
+              "Airflow pipelines", "public speaking", "tax returns", "podcast editing", "hiring engineers"]
+    rng = np.random.default_rng(0)
+    n = DENSE_MAX + 101  # odd, and past the exact path
+    people = [person(pid, [f"I can help with {topics[rng.integers(10)]} {pid % 7}"],
+                     [f"looking for {topics[rng.integers(10)]}"]) for pid in range(n)]
+    engine = MatchEngine(FusedEncoder(WordVectors()))
+    engine.upsert_many(people)
+    result = engine.pair_round(seed=1)
+    placed = [p for g in result.groups for p in g]
+    assert len(placed) == len(set(placed)) == n
+    assert sum(len(g) == 3 for g in result.groups) == 1
+    assert result.total_weight > 0.3 * n / 2
+    again = engine.pair_round(seed=1)
+    first = {(g[i], g[j]) for g in result.groups for i in range(len(g)) for j in range(i + 1, len(g))}
+    second = {(g[i], g[j]) for g in again.groups for i in range(len(g)) for j in range(i + 1, len(g))}
+    assert not first & second
+
+
+@pytest.mark.parametrize("present", [[1], []])
+def test_round_with_nobody_to_pair(present, lexical_engine):
+    for pid in (1, 2):
+        lexical_engine.upsert(person(pid, ["x"], ["y"]))
+    result = lexical_engine.pair_round(present=present)
+    assert result.groups == [] and result.unpaired == present
