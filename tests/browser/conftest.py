@@ -8,7 +8,7 @@ Any module under tests/browser can use these:
   served by werkzeug's threaded server in a background thread (websockets work: Flask-SocketIO is in threading mode).
   The server runs in this process, so a test can change ``live_server.app.config`` between page loads.
 - ``kiosk_event``: an event with tags and a few pre-registered people on the live server (ids in a dict).
-- ``chromium``: a session-wide headless Chromium (skips, or fails under GIVETAKE_REQUIRE_ALL, without it).
+- ``chromium``: a headless Chromium shared by a module's tests (skips, or fails under GIVETAKE_REQUIRE_ALL, without it).
 - ``launch_chromium(*args)``: another Chromium with extra command-line flags (a fake camera, say), closed after the test.
 - ``new_context(browser=None, device=..., **options)``: a browser context on a tablet viewport (1024x768 landscape
   unless ``viewport`` says otherwise), paired as a kiosk of ``kiosk_event`` unless ``device=None``; console errors and
@@ -121,7 +121,9 @@ def kiosk_event(live_server) -> dict:
     return ids
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while playwright's sync API is started, its event loop counts as running in this
+# thread, so any later test calling asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def _playwright():
     need_program(CHROMIUM)
     try:
@@ -136,9 +138,9 @@ def _launch(playwright, *args: str):
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *args])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(_playwright):
-    """Debian's Chromium, headless, shared by every browser test in the run."""
+    """Debian's Chromium, headless, shared by the tests of a module."""
     browser = _launch(_playwright)
     yield browser
     browser.close()

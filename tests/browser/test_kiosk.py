@@ -266,7 +266,7 @@ GERMAN_STEPS = {
 
 
 def test_german_from_the_language_switch_on_every_step(live_server, kiosk_event, new_context, shot):
-    page = new_context().new_page()
+    page = new_context(viewport=PORTRAIT).new_page()  # and every step in portrait
     _start(page, live_server)
     page.get_by_role("link", name="Deutsch").tap()
     page.get_by_role("heading", name=re.compile("Willkommen!")).wait_for()
