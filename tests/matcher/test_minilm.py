@@ -169,7 +169,11 @@ def test_encode_from_two_threads_agrees(fresh):
 
 
 def test_parallel_batches_match_serial_and_restore_blas_threads(fresh, monkeypatch):
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    try:
+        import threadpoolctl
+    except ImportError:
+        threadpoolctl = None
+    need("threadpoolctl", threadpoolctl is not None, "the encoder runs batches in parallel only with it")
     texts = [f"Looking for help with project number {i} " + "and more words " * (i % 9) for i in range(100)]
     before = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
     parallel = fresh.encode(texts)
