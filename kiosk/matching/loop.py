@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 import matcher
 from ..db import Database
 from ..models import Attendee, Event
+from ..realtime.stats import StatsThrottle, publish_stats
 from . import service
 from .queue import WorkQueue
 
@@ -42,6 +43,7 @@ class MatcherLoop:
         self._idle = threading.Event()
         self._idle.set()
         self.processed = 0
+        self.stats = StatsThrottle()
 
     @property
     def encoder(self):
@@ -72,9 +74,11 @@ class MatcherLoop:
     def run_forever(self) -> None:
         """Process items until stopped; an item that fails is logged and skipped, never kills the loop."""
         while not self._stop.is_set():
-            item = self.work.get(timeout=0.5)
+            self.flush_stats()
+            item = self.work.get(timeout=self.stats.wait_hint(0.5))
             if item is None:
-                self._idle.set()
+                if not self.stats.pending():
+                    self._idle.set()
                 continue
             self._idle.clear()
             try:
@@ -83,6 +87,15 @@ class MatcherLoop:
                 log.exception("matcher could not handle %r", item)
             finally:
                 self.processed += 1
+
+    def flush_stats(self) -> None:
+        """Publish the counters of events that changed, at most once a second each (bursts stay readable)."""
+        for event_id in self.stats.due():
+            try:
+                with self.database.transaction() as session:
+                    publish_stats(session, event_id, queue=getattr(self.work, "qsize", lambda: 0)())
+            except Exception:
+                log.exception("could not publish stats of event %s", event_id)
 
     def drain(self, timeout: float = 30) -> bool:
         """Wait until the queue is empty and the loop idle (tests and the CLI); True if it got there in time."""
@@ -101,6 +114,10 @@ class MatcherLoop:
         event_id = int(item["event_id"])
         if kind in ("checkin", "cards"):
             self.on_present(event_id, int(item["attendee_id"]))
+            self.stats.touch(event_id)
+        elif kind == "round":
+            self.on_round(event_id)
+            self.stats.touch(event_id)
         elif kind == "leave":
             engine = self.engines.get(event_id)
             if engine is not None and int(item["attendee_id"]) in engine:
@@ -114,6 +131,16 @@ class MatcherLoop:
             self.engines.pop(event_id, None)
         else:
             log.warning("unknown matcher work %r", item)
+
+    def on_round(self, event_id: int):
+        """Pair everyone present in a new round (kiosk.rounds.service.start_round) and announce it."""
+        from ..rounds.service import start_round
+        engine = self.engine_for(event_id)
+        with self.database.transaction() as session:
+            row = start_round(session, event_id, engine)
+        if row is None:
+            log.info("round for event %s skipped: fewer than two people present", event_id)
+        return row
 
     def engine_for(self, event_id: int) -> matcher.MatchEngine:
         """The event's engine, built from the database on first use (everyone present, known pairs excluded)."""

@@ -2,11 +2,17 @@
 
 Emitting only after commit means a client never hears of a match or check-in that was rolled back, and the seq a
 client sees is always in the log when it asks to catch up.
+
+The emit goes through an `EventBus`: in one process (the laptop) Flask-SocketIO delivers it to the sockets it
+holds; in scale-out Flask-SocketIO's Redis message queue carries it to every app process, so the `givetake matcher`
+process, which holds no sockets at all, reaches every screen and phone the same way.
 """
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event as sa_event, update
 from sqlalchemy.orm import Session
 
@@ -15,11 +21,63 @@ from ..models import Event, EventLog
 log = logging.getLogger(__name__)
 
 _PENDING = "givetake.pending_emits"
+#: Message types clients may receive (checkin goes to staff only).
+MESSAGE_TYPES = ("match", "contact", "round", "stats", "checkin")
 
 
 def room_name(event_id: int, room: str) -> str:
     """The Socket.IO room for an event's screen, staff dashboard or one attendee ("attendee:<id>")."""
     return f"ev{event_id}:{room}"
+
+
+class EventBus(Protocol):
+    """Where committed messages go: `emit(type, room, payload)` to a Socket.IO room of any app process."""
+
+    name: str
+
+    def emit(self, type_: str, room: str, payload: dict) -> None: ...
+
+
+class InProcessBus:
+    """The laptop tier: the sockets live in this process; Flask-SocketIO delivers directly."""
+
+    name = "inprocess"
+
+    def emit(self, type_: str, room: str, payload: dict) -> None:
+        from ..extensions import socketio
+        socketio.emit(type_, payload, to=room)
+
+
+class RedisBus:
+    """Scale-out: Flask-SocketIO was set up with `message_queue=<redis>`, so an emit is published on Redis and every
+    app process (each listening on the queue) delivers it to the sockets it holds; the matcher process only publishes.
+    """
+
+    name = "redis"
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def emit(self, type_: str, room: str, payload: dict) -> None:
+        from ..extensions import socketio
+        socketio.emit(type_, payload, to=room)
+
+
+def init_app(app: Flask) -> None:
+    """Choose the bus from the config: Redis when GIVETAKE_REDIS_URL is set, else in-process."""
+    url = app.config.get("REDIS_URL")
+    app.extensions["givetake.bus"] = RedisBus(url) if url else InProcessBus()
+
+
+#: Used when there is no app context (a matcher thread of an app that predates init_app, scripts).
+_fallback = InProcessBus()
+
+
+def current_bus() -> EventBus:
+    """The bus of the current app (threads without an app context use Flask-SocketIO as set up)."""
+    if has_app_context():
+        return current_app.extensions.get("givetake.bus", _fallback)
+    return _fallback
 
 
 def next_seq(session: Session, event_id: int) -> int:
@@ -32,7 +90,8 @@ def publish(session: Session, event_id: int, type_: str, room: str, payload: dic
     """Log a message in the caller's transaction and queue its emit for after commit; returns its seq."""
     seq = next_seq(session, event_id)
     session.add(EventLog(event_id=event_id, seq=seq, type=type_, room=room, payload=payload))
-    session.info.setdefault(_PENDING, []).append((type_, room_name(event_id, room), {**payload, "seq": seq}))
+    session.info.setdefault(_PENDING, []).append(
+        (current_bus(), type_, room_name(event_id, room), {**payload, "seq": seq}))
     return seq
 
 
@@ -41,10 +100,9 @@ def _emit_after_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    from ..extensions import socketio
-    for type_, room, payload in pending:
+    for bus, type_, room, payload in pending:
         try:
-            socketio.emit(type_, payload, to=room)
+            bus.emit(type_, room, payload)
         except Exception:  # a dead transport must not undo a committed check-in; clients catch up by seq
             log.exception("could not emit %s to %s", type_, room)
 

@@ -1,0 +1,54 @@
+"""What the phone page does: open a session from the personal token, answer a match, find my round."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flask_babel import gettext as _
+
+from ..errors import Forbidden, NotFound, ValidationFailed
+from ..matching import submit_after_commit
+from ..models import Attendee, Match, MatchStatus, Round, utcnow
+from ..tokens import PERSONAL_TOKEN_LENGTH, hash_token, is_well_formed, normalize_token
+
+#: What an attendee may set a match to from their phone.
+ANSWERS = {"accept": MatchStatus.accepted, "decline": MatchStatus.declined, "met": MatchStatus.met}
+
+
+def attendee_from_token(session: Session, raw: str) -> Attendee:
+    """The attendee whose personal token this is (compared by hash), or NotFound."""
+    token = normalize_token(raw)
+    attendee = None
+    if is_well_formed(token, PERSONAL_TOKEN_LENGTH):
+        attendee = session.scalar(select(Attendee).where(Attendee.personal_token_hash == hash_token(token)))
+    if attendee is None or attendee.erased_at is not None:
+        raise NotFound(_("This personal link does not work (any more). Ask at the kiosk for a new code."),
+                       code="bad_personal_token")
+    return attendee
+
+
+def answer_match(session: Session, attendee: Attendee, match_id: int, answer: str) -> Match:
+    """Accept, decline or mark a match as met; the matcher learns it after commit (no repeat suggestions)."""
+    status = ANSWERS.get(answer)
+    if status is None:
+        raise ValidationFailed(_("Choose accept, decline or met."), details={"action": "unknown"})
+    match = session.get(Match, match_id)
+    if match is None or attendee.id not in (match.a_id, match.b_id) or match.event_id != attendee.event_id:
+        raise Forbidden(_("That is not one of your matches."), code="not_your_match")
+    if match.status == MatchStatus.met and status != MatchStatus.met:
+        raise ValidationFailed(_("You have met already."), code="already_met")
+    match.status = status
+    match.updated_at = utcnow()
+    session.flush()
+    submit_after_commit(session, "status", match.event_id, a=match.a_id, b=match.b_id, status=status.value)
+    return match
+
+
+def my_round(session: Session, attendee: Attendee) -> tuple[Round, dict] | None:
+    """The running round this attendee is in, and their group ({"ids", "meeting_point"})."""
+    row = session.scalar(select(Round).where(Round.event_id == attendee.event_id)
+                         .order_by(Round.number.desc()).limit(1))
+    if row is None or (row.ends_at is not None and row.ends_at <= utcnow()):
+        return None
+    group = next((g for g in row.pairs or [] if attendee.id in g.get("ids", [])), None)
+    return (row, group) if group else None

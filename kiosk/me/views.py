@@ -1,0 +1,151 @@
+"""Phone pages: `/m/<token>` opens a session from the personal QR, `/me` shows matches, cards and rounds.
+
+The token only ever appears in the first URL: it is checked by hash, the attendee id goes into the signed session,
+and the browser is redirected to `/me` at once, so the token leaves the address bar and the history.
+"""
+from __future__ import annotations
+
+from flask import (Blueprint, flash, jsonify, redirect, render_template, request, session as flask_session,
+                   url_for)
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..attendees.service import MAX_CARD_TEXT, set_cards
+from ..checkin.service import cards_changed
+from ..db import db
+from ..errors import DomainError
+from ..extensions import limiter
+from ..matching.service import attendee_payload, matches_for
+from ..models import Attendee, CardKind, Event, utcnow
+from . import service
+
+bp = Blueprint("me", __name__)
+
+#: Card items editable on the phone (the kiosk shows three as well).
+PHONE_CARD_ITEMS = 3
+
+
+def _me(session) -> Attendee | None:
+    attendee_id = flask_session.get("attendee_id")
+    if not isinstance(attendee_id, int):
+        return None
+    attendee = session.get(Attendee, attendee_id)
+    if attendee is None or attendee.erased_at is not None:
+        flask_session.pop("attendee_id", None)
+        return None
+    return attendee
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.get("/m/<token>")
+@limiter.limit("30 per minute")
+def open_personal_link(token: str):
+    """The personal QR's link: remember who this phone belongs to, then drop the token from the URL."""
+    session = db.session
+    attendee = service.attendee_from_token(session, token)
+    flask_session.clear()  # a shared phone switching people must not keep the previous person's session
+    flask_session["attendee_id"] = attendee.id
+    flask_session.permanent = True  # survives the phone browser being closed for the rest of the event
+    return redirect(url_for("me.home"))
+
+
+@bp.get("/me")
+def home():
+    """My matches (live), my round, my cards."""
+    session = db.session
+    attendee = _me(session)
+    if attendee is None:
+        return render_template("me/signed_out.html"), 401
+    event = session.get(Event, attendee.event_id)
+    last_seq = event.last_seq or 0  # read first: anything newer than the lists below is replayed
+    matches = [attendee_payload(m, attendee, other) for m, other in matches_for(session, attendee)]
+    current = service.my_round(session, attendee)
+    round_info = None
+    if current:
+        row, group = current
+        people = {a.id: a for a in session.scalars(select(Attendee).where(Attendee.id.in_(group["ids"])))}
+        round_info = {"number": row.number, "ends_at": row.ends_at.isoformat() if row.ends_at else "",
+                      "meeting_point": group["meeting_point"],
+                      "partners": [people[i] for i in group["ids"] if i != attendee.id and i in people]}
+    return render_template("me/home.html", me=attendee, event=event, matches=matches, round=round_info,
+                           last_seq=last_seq, offers=_padded(attendee, CardKind.offer),
+                           needs=_padded(attendee, CardKind.need), max_text=MAX_CARD_TEXT, texts=phone_texts(),
+                           now_iso=utcnow().isoformat())
+
+
+def phone_texts() -> dict:
+    """Translated strings me.js needs for matches and rounds that arrive live (placeholders filled in there)."""
+    return {
+        "give": _("You can help: you offer “%(offer)s”, %(name)s looks for “%(need)s”."),
+        "take": _("%(name)s can help you: they offer “%(offer)s”, you look for “%(need)s”."),
+        "accept": _("Accept"), "decline": _("Decline"), "met": _("We met"),
+        "status": {"suggested": _("New"), "accepted": _("Accepted"), "declined": _("Declined"),
+                   "met": _("You met")},
+        "round": _("Round %(n)s"), "left": _("%(t)s left"),
+        "over": _("Time is up: say thanks and swap badges!"),
+    }
+
+
+def _padded(attendee: Attendee, kind: CardKind) -> list[str]:
+    texts = [c.text for c in attendee.cards_of(kind)][:PHONE_CARD_ITEMS]
+    return texts + [""] * (PHONE_CARD_ITEMS - len(texts))
+
+
+def _keep_tags(attendee: Attendee, kind: CardKind, texts: list[str]) -> list[dict]:
+    # The phone edits the text only; an item whose text is unchanged keeps the tags chosen at the kiosk.
+    tags = {c.text: list(c.tags or []) for c in attendee.cards_of(kind)}
+    return [{"text": t, "tags": tags.get(t.strip(), [])} for t in texts]
+
+
+@bp.post("/me/cards")
+def save_cards():
+    """Replace my offer and need cards; the matcher looks again for people I should meet."""
+    session = db.session
+    attendee = _me(session)
+    if attendee is None:
+        return redirect(url_for("me.home"))
+    try:
+        for kind in (CardKind.offer, CardKind.need):
+            texts = request.form.getlist(kind.value)[:PHONE_CARD_ITEMS]
+            set_cards(session, attendee, kind, _keep_tags(attendee, kind, texts))
+        cards_changed(session, attendee)
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("me.home") + "#cards")
+    flash(_("Saved. We are looking for new matches for you."), "success")
+    return redirect(url_for("me.home") + "#cards")
+
+
+@bp.post("/me/matches/<int:match_id>")
+def answer(match_id: int):
+    """Accept, decline or mark a match as met (a form post, or fetch from me.js asking for JSON)."""
+    session = db.session
+    attendee = _me(session)
+    if attendee is None:
+        if _wants_json():
+            return jsonify({"code": "signed_out", "message": _("Open your personal link again.")}), 401
+        return redirect(url_for("me.home"))
+    try:
+        match = service.answer_match(session, attendee, match_id, request.form.get("action", ""))
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        if _wants_json():
+            return jsonify(exc.to_dict()), exc.status
+        flash(exc.message, "error")
+        return redirect(url_for("me.home"))
+    if _wants_json():
+        return jsonify({"match_id": match.id, "status": match.status.value})
+    return redirect(url_for("me.home") + f"#match-{match.id}")
+
+
+@bp.post("/me/leave")
+def sign_out():
+    """Forget this phone's session (a borrowed phone)."""
+    flask_session.pop("attendee_id", None)
+    return redirect(url_for("me.home"))

@@ -1,0 +1,149 @@
+"""Socket.IO handlers: `join` authenticates a screen, staff dashboard or attendee, joins its room and replays.
+
+Catch-up without gaps or duplicates: the handler joins the room *first*, then sends every logged message of that
+room with seq > last_seq, in order, then answers the join. A message committed meanwhile may arrive both live
+and in the replay, possibly before it; clients therefore hold live messages until the join is answered and drop
+any seq they have seen (static/js/feed.js does this; so does the test client).
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import request, session as flask_session
+from flask_login import current_user
+from flask_socketio import emit, join_room
+from sqlalchemy import select
+
+from ..db import db
+from ..devices.service import COOKIE, device_from_token
+from ..errors import DomainError, Forbidden, NotFound, ValidationFailed
+from ..events.service import SLUG_RE
+from ..extensions import socketio
+from ..models import Attendee, DeviceKind, Event, EventLog
+from ..tokens import PERSONAL_TOKEN_LENGTH, hash_token, is_well_formed, normalize_token
+from .bus import room_name
+
+log = logging.getLogger(__name__)
+
+ROLES = ("screen", "staff", "attendee")
+#: A client that has been away longer than this many messages gets the newest ones and `truncated: true`.
+MAX_REPLAY = 5000
+MAX_TOKEN_CHARS = 64
+
+
+class JoinRequest:
+    """A validated `join` payload."""
+
+    def __init__(self, data):
+        if not isinstance(data, dict):
+            raise ValidationFailed("join needs an object {role, event, token?, last_seq?}.", code="bad_request")
+        self.role = data.get("role")
+        if self.role not in ROLES:
+            raise ValidationFailed(f"role must be one of {', '.join(ROLES)}.", code="bad_role")
+        self.slug = data.get("event")
+        if not isinstance(self.slug, str) or not SLUG_RE.match(self.slug):
+            raise ValidationFailed("event must be the event's short name.", code="bad_event")
+        token = data.get("token")
+        if token is not None and (not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS):
+            raise ValidationFailed("token must be a short string.", code="bad_token")
+        self.token = token or None
+        last_seq = data.get("last_seq", 0)
+        if last_seq is None:
+            last_seq = 0
+        if isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0 or last_seq > 2**53:
+            raise ValidationFailed("last_seq must be a whole number >= 0.", code="bad_last_seq")
+        self.last_seq = last_seq
+
+
+def rooms_for(session, event: Event, join: JoinRequest) -> list[str]:
+    """The rooms (short names) this caller may join for the role, or Forbidden."""
+    if join.role == "screen":
+        device = device_from_token(session, join.token or request.cookies.get(COOKIE))
+        if device is None or device.kind != DeviceKind.screen or device.event_id != event.id:
+            raise Forbidden("This is not a paired screen of this event.", code="not_paired")
+        return ["screen"]
+    if join.role == "staff":
+        if current_user.is_authenticated:
+            return ["staff"]
+        device = device_from_token(session, join.token or request.cookies.get(COOKIE))
+        if device is None or device.kind != DeviceKind.kiosk or device.event_id != event.id:
+            raise Forbidden("Log in as an organizer (or use a paired kiosk) to watch the dashboard.",
+                            code="not_staff")
+        return ["staff"]
+    attendee = _attendee_of(session, event, join.token)
+    return [f"attendee:{attendee.id}"]
+
+
+def _attendee_of(session, event: Event, token: str | None) -> Attendee:
+    if token:
+        token = normalize_token(token)
+        attendee = None
+        if is_well_formed(token, PERSONAL_TOKEN_LENGTH):
+            attendee = session.scalar(select(Attendee).where(Attendee.personal_token_hash == hash_token(token)))
+    else:
+        attendee_id = flask_session.get("attendee_id")
+        attendee = session.get(Attendee, attendee_id) if isinstance(attendee_id, int) else None
+    if attendee is None or attendee.event_id != event.id or attendee.erased_at is not None:
+        raise Forbidden("Open your personal link (the QR code from the kiosk) again.", code="not_attendee")
+    return attendee
+
+
+def replay_rows(session, event_id: int, rooms: list[str], last_seq: int) -> tuple[list[EventLog], bool]:
+    """The room's messages after last_seq, in seq order; stats are snapshots, so only the newest is kept."""
+    rows = session.scalars(select(EventLog).where(EventLog.event_id == event_id, EventLog.room.in_(rooms),
+                                                  EventLog.seq > last_seq)
+                           .order_by(EventLog.seq.desc()).limit(MAX_REPLAY + 1)).all()
+    truncated = len(rows) > MAX_REPLAY
+    rows = rows[:MAX_REPLAY]
+    newest_stats = next((r.seq for r in rows if r.type == "stats"), None)
+    rows = [r for r in reversed(rows) if r.type != "stats" or r.seq == newest_stats]
+    return rows, truncated
+
+
+def on_join(data):
+    """Authenticate, join the room(s), replay what was missed; answer {ok, rooms, last_seq} or {ok: false, ...}."""
+    session = db.session
+    try:
+        join = JoinRequest(data)
+        event = session.scalar(select(Event).where(Event.slug == join.slug))
+        if event is None:
+            raise NotFound(f"There is no event '{join.slug}'.", code="no_event")
+        rooms = rooms_for(session, event, join)
+        current = event.last_seq or 0
+        # A last_seq beyond the log means the client saw another database (a reset demo): start over.
+        reset = join.last_seq > current
+        last_seq = 0 if reset else join.last_seq
+        event_id = event.id
+        for room in rooms:
+            join_room(room_name(event_id, room))
+        # End the transaction before the replay query: SQLite keeps the snapshot taken at its first read (before
+        # the join), and a message committed between that read and join_room would be in neither the replay nor
+        # the live stream. A fresh snapshot, taken after joining, sees everything not emitted to us live.
+        session.rollback()
+        rows, truncated = replay_rows(session, event_id, rooms, last_seq)
+        for row in rows:
+            emit(row.type, {**row.payload, "seq": row.seq})
+        newest = max([last_seq] + [r.seq for r in rows])
+        return {"ok": True, "role": join.role, "rooms": rooms, "replayed": len(rows), "last_seq": newest,
+                "reset": reset, "truncated": truncated}
+    except DomainError as exc:
+        emit("error", exc.to_dict())
+        return {"ok": False, **exc.to_dict()}
+    finally:
+        session.rollback()  # read-only: release the connection at once, the socket may live for hours
+
+
+def on_socket_error(exc):
+    """Unexpected failures in a handler: log them and tell the client without details."""
+    log.exception("socket handler failed on %s", getattr(request, "event", None))
+    emit("error", {"code": "internal_error", "message": "Something went wrong on our side; reconnecting helps."})
+
+
+def register_handlers() -> None:
+    """Attach the handlers to the Socket.IO server of the app being set up.
+
+    `init_app` makes a new server for every app (tests build many), and a handler registered with the decorator
+    only lands on the server that existed at import time, so each app registers them again.
+    """
+    socketio.on_event("join", on_join)
+    socketio.on_error_default(on_socket_error)

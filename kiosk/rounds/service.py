@@ -1,0 +1,130 @@
+"""Rounds: the organizer asks (admin button or `givetake round`), the matcher loop pairs and announces.
+
+`request_round` runs in the web process or CLI and only queues the work; `start_round` runs inside the single-writer
+matcher loop, which owns the engine and so the memory of who already met (no repeats across rounds).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..errors import ValidationFailed
+from ..matching import service as matching
+from ..matching import submit_after_commit
+from ..models import Attendee, Event, Match, MatchSource, MatchStatus, Round, utcnow
+from ..realtime import publish
+
+#: A round needs at least this many people present.
+MIN_PEOPLE = 2
+
+
+def meeting_point(event: Event, index: int) -> str:
+    """The organizer's named spots in order, then numbered tables after them."""
+    points = [p for p in (event.meeting_points or []) if isinstance(p, str) and p.strip()]
+    if index < len(points):
+        return points[index].strip()
+    return f"Table {index + 1}"
+
+
+def present_count(session: Session, event_id: int) -> int:
+    """How many people are here (checked in, not erased)."""
+    return session.scalar(select(func.count(Attendee.id)).where(
+        Attendee.event_id == event_id, Attendee.checked_in_at.is_not(None), Attendee.erased_at.is_(None))) or 0
+
+
+def request_round(session: Session, event: Event) -> None:
+    """Ask the matcher for a new round once the caller commits; ValidationFailed when too few people are here."""
+    if present_count(session, event.id) < MIN_PEOPLE:
+        raise ValidationFailed(f"A round needs at least {MIN_PEOPLE} people checked in.", code="too_few_people")
+    submit_after_commit(session, "round", event.id, requested_at=utcnow().isoformat())
+
+
+def current_round(session: Session, event_id: int) -> Round | None:
+    """The newest round if it has not ended yet."""
+    row = session.scalar(select(Round).where(Round.event_id == event_id).order_by(Round.number.desc()).limit(1))
+    if row is None or (row.ends_at is not None and row.ends_at <= utcnow()):
+        return None
+    return row
+
+
+def latest_round(session: Session, event_id: int) -> Round | None:
+    """The newest round, ended or not."""
+    return session.scalar(select(Round).where(Round.event_id == event_id).order_by(Round.number.desc()).limit(1))
+
+
+def start_round(session: Session, event_id: int, engine) -> Round | None:
+    """Pair everyone present, store the Round and its Match rows, and announce it to screen, staff and phones.
+
+    Called by the matcher loop with the event's engine; pairs already in the database (earlier rounds, live
+    matches, scans, from any process) are excluded first, so nobody meets the same person twice.
+    """
+    event = session.get(Event, event_id)
+    people = {a.id: a for a in matching.present_attendees(session, event_id)}
+    present = [pid for pid in people if pid in engine]
+    if len(present) < MIN_PEOPLE:
+        return None
+    for a, b, reason in matching.known_pairs(session, event_id):
+        if a in engine and b in engine and not engine.is_excluded(a, b):
+            engine.exclude(min(a, b), max(a, b), reason=reason)
+    number = (session.scalar(select(func.max(Round.number)).where(Round.event_id == event_id)) or 0) + 1
+    result = engine.pair_round(seed=number, present=present)
+    starts = utcnow()
+    ends = starts + timedelta(minutes=int(event.round_minutes or 10))
+    groups = [{"ids": list(g), "meeting_point": meeting_point(event, i)} for i, g in enumerate(result.groups)]
+    row = Round(event_id=event_id, number=number, starts_at=starts, ends_at=ends, pairs=groups,
+                meeting_points=[g["meeting_point"] for g in groups])
+    session.add(row)
+    session.flush()
+    head = {"round_id": row.id, "number": number, "starts_at": starts.isoformat(), "ends_at": ends.isoformat(),
+            "minutes": int(event.round_minutes or 10)}
+    screen_groups = []
+    for group in groups:
+        ids = group["ids"]
+        matches = _store_group(session, event_id, engine, ids, row.id)
+        for pid in ids:
+            me = people[pid]
+            partners = [people[o] for o in ids if o != pid]
+            publish(session, event_id, "round", f"attendee:{pid}", {
+                **head, "meeting_point": group["meeting_point"],
+                "partners": [_partner(p) for p in partners],
+                "matches": [matching.attendee_payload(m, me, people[m.b_id if m.a_id == pid else m.a_id])
+                            for m in matches if pid in (m.a_id, m.b_id)]})
+        screen_groups.append({"meeting_point": group["meeting_point"],
+                              "people": [_on_screen(people[p]) for p in ids]})
+    publish(session, event_id, "round", "screen", {**head, "groups": screen_groups})
+    publish(session, event_id, "round", "staff", {**head, "groups": screen_groups,
+                                                   "unpaired": list(result.unpaired)})
+    return row
+
+
+def _store_group(session: Session, event_id: int, engine, ids: list[int], round_id: int) -> list[Match]:
+    """A Match row (source=round) for every pair in a pair or trio that has none yet."""
+    rows = []
+    for i, a in enumerate(ids):
+        for b in ids[i + 1:]:
+            lo, hi = min(a, b), max(a, b)
+            existing = session.scalar(select(Match).where(Match.event_id == event_id, Match.a_id == lo,
+                                                          Match.b_id == hi))
+            if existing is not None:
+                rows.append(existing)
+                continue
+            found = engine.explain(lo, hi)
+            row = Match(event_id=event_id, a_id=lo, b_id=hi, score=float(found.score), direction=found.direction,
+                        reasons=[r.to_dict() for r in found.reasons], starter=found.starter,
+                        source=MatchSource.round, round_id=round_id, status=MatchStatus.suggested)
+            session.add(row)
+            rows.append(row)
+    session.flush()
+    return rows
+
+
+def _partner(person: Attendee) -> dict:
+    return {"id": person.id, "first_name": person.first_name, "last_name": person.last_name,
+            "company": person.company, "title": person.title, "badge": person.id}
+
+
+def _on_screen(person: Attendee) -> dict:
+    """A badge number always; the first name only with consent to the screen."""
+    return {"badge": person.id, "first_name": person.first_name if person.consent_screen else None}

@@ -1,0 +1,45 @@
+"""`/screen/<slug>`: the projector page. Server-rendered counters and recent matches, then live over Socket.IO."""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from sqlalchemy import select
+
+from ..db import db
+from ..devices.service import current_device
+from ..events.service import get_event
+from ..models import DeviceKind, EventLog, utcnow
+from ..realtime.stats import event_stats
+from ..rounds.service import current_round
+
+bp = Blueprint("screen", __name__, url_prefix="/screen")
+
+#: Matches already on the wall when the page (re)loads.
+RECENT_MATCHES = 6
+
+
+@bp.get("/<slug>")
+def show(slug: str):
+    """The live screen of an event; only a screen paired with that event may open it."""
+    session = db.session
+    event = get_event(session, slug)
+    device = current_device(session)
+    if device is None or device.kind != DeviceKind.screen or device.event_id != event.id:
+        return redirect(url_for("devices.pair_device"))
+    last_seq = event.last_seq or 0  # read before the lists: anything newer is replayed over the socket
+    recent = session.scalars(select(EventLog).where(EventLog.event_id == event.id, EventLog.room == "screen",
+                                                    EventLog.type == "match")
+                             .order_by(EventLog.seq.desc()).limit(RECENT_MATCHES)).all()
+    running = current_round(session, event.id)
+    return render_template("screen/show.html", event=event, last_seq=last_seq, stats=event_stats(session, event.id),
+                           recent=[{**r.payload, "seq": r.seq} for r in recent], round=running,
+                           round_payload=_round_payload(session, event.id, running), now_iso=utcnow().isoformat())
+
+
+def _round_payload(session, event_id: int, running) -> dict | None:
+    """The running round as its `round` message said it to the screen (groups with consenting names only)."""
+    if running is None:
+        return None
+    row = session.scalar(select(EventLog).where(EventLog.event_id == event_id, EventLog.room == "screen",
+                                                EventLog.type == "round")
+                         .order_by(EventLog.seq.desc()).limit(1))
+    return {**row.payload, "seq": row.seq} if row is not None else None

@@ -1,0 +1,111 @@
+// The phone page: matches arrive live (with catch-up after sleep or a Wi-Fi drop), answers go by fetch,
+// and a round shows where to go, with whom, and how long is left.
+import { clock, el, openFeed, pageData, secondsUntil } from "./feed.js";
+
+const data = pageData("me-data");
+const T = data.text;
+const list = document.getElementById("matches");
+const empty = document.getElementById("no-matches");
+const conn = document.getElementById("conn");
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
+const offsetMs = data.server_now ? Date.parse(data.server_now) - Date.now() : 0;
+
+function fill(template, values) {
+  return template.replace(/%\((\w+)\)s/g, (_, key) => (values[key] ?? ""));
+}
+
+function matchNode(m) {
+  const node = el("article", "match fresh");
+  node.id = `match-${m.match_id}`;
+  node.dataset.matchId = m.match_id;
+  node.dataset.status = m.status;
+  const head = el("header", "match-head");
+  head.append(el("h3", "match-name", `${m.other.first_name} ${m.other.last_name || ""}`.trim()),
+              el("span", "match-badge", `#${m.other.badge}`));
+  node.append(head);
+  const org = [m.other.title, m.other.company].filter(Boolean).join(" · ");
+  if (org) node.append(el("p", "match-org", org));
+  const reasons = el("ul", "reasons");
+  for (const r of m.reasons || []) {
+    const mine = r.giver === data.me;
+    reasons.append(el("li", `reason ${mine ? "give" : "take"}`,
+      fill(mine ? T.give : T.take, { offer: r.offer, need: r.need, name: m.other.first_name })));
+  }
+  node.append(reasons);
+  if (m.starter) node.append(el("p", "starter", `“${m.starter}”`));
+  const form = el("form", "answers");
+  form.method = "post";
+  form.action = `/me/matches/${m.match_id}`;
+  for (const action of ["accept", "decline", "met"]) {
+    const button = el("button", `answer ${action}`, T[action]);
+    button.name = "action";
+    button.value = action;
+    form.append(button);
+  }
+  node.append(form, el("p", "match-status", T.status[m.status] || m.status));
+  return node;
+}
+
+function addMatch(m) {
+  const existing = document.getElementById(`match-${m.match_id}`);
+  if (existing) return;  // already on the page (rendered, or replayed after a reconnect)
+  list.prepend(matchNode(m));
+  empty.hidden = true;
+  if (navigator.vibrate) navigator.vibrate(120);
+}
+
+async function answer(form, action) {
+  const body = new FormData();
+  body.append("action", action);
+  const response = await fetch(form.action, {
+    method: "POST", body, credentials: "same-origin",
+    headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+  });
+  const result = await response.json().catch(() => ({}));
+  if (!response.ok) { alert(result.message || response.statusText); return; }
+  const node = form.closest(".match");
+  node.dataset.status = result.status;
+  node.querySelector(".match-status").textContent = T.status[result.status] || result.status;
+}
+
+list.addEventListener("click", (e) => {
+  const button = e.target.closest("button.answer");
+  if (!button) return;
+  e.preventDefault();
+  answer(button.form, button.value).catch(() => button.form.submit());
+});
+
+let roundEnds = document.getElementById("round-clock").dataset.ends || null;
+function setRound(r) {
+  const card = document.getElementById("round");
+  document.getElementById("round-title").textContent = fill(T.round, { n: r.number });
+  document.getElementById("round-point").textContent = r.meeting_point;
+  document.getElementById("round-partners").textContent =
+    r.partners.map((p) => `${p.first_name} ${p.last_name || ""} (#${p.badge})`.replace(" (", " (").trim()).join(", ");
+  roundEnds = r.ends_at;
+  card.hidden = false;
+  card.classList.add("fresh");
+  for (const m of r.matches || []) addMatch(m);
+  tick();
+  if (navigator.vibrate) navigator.vibrate([120, 80, 120]);
+}
+
+function tick() {
+  if (!roundEnds) return;
+  const left = secondsUntil(roundEnds, offsetMs);
+  document.getElementById("round-clock").textContent = left > 0 ? fill(T.left, { t: clock(left) }) : T.over;
+}
+setInterval(tick, 1000);
+tick();
+
+openFeed({
+  role: "attendee",
+  event: data.event,
+  lastSeq: data.last_seq,
+  types: ["match", "round", "contact"],
+  onMessage(type, message) {
+    if (type === "match") addMatch(message);
+    else if (type === "round") setRound(message);
+  },
+  onStatus(state) { conn.dataset.state = state; },
+});

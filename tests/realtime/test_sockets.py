@@ -1,0 +1,158 @@
+"""Socket.IO over a real server with python-socketio clients: join and its auth, replay, reconnects."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+
+from tests.conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD, csrf_from
+from tests.realtime.conftest import check_in, publish_now
+
+
+def test_a_paired_screen_joins_its_room_and_hears_live_messages(rt_server, rt_event, feeds):
+    screen = feeds()
+    answer = screen.join("screen", rt_event["slug"], token=rt_event["screen_token"])
+    assert answer["ok"] and answer["rooms"] == ["screen"] and answer["replayed"] == 0
+    seq = publish_now(rt_server.app, rt_event["event_id"], "stats", "screen", {"checked_in": 7})
+    got = screen.wait_for(lambda t, p: t == "stats")
+    assert got == ("stats", {"checked_in": 7, "seq": seq})
+
+
+@pytest.mark.parametrize("token_key, role", [(None, "screen"), ("kiosk_token", "screen"), ("bogus", "screen"),
+                                             (None, "staff"), ("screen_token", "staff"), ("bogus", "attendee"),
+                                             (None, "attendee")])
+def test_a_wrong_or_missing_token_joins_nothing_and_gets_an_error(rt_server, rt_event, feeds, token_key, role):
+    client = feeds()
+    token = rt_event.get(token_key) if token_key != "bogus" else "X" * 26
+    answer = client.join(role, rt_event["slug"], token=token)
+    assert answer["ok"] is False and answer["code"] in ("not_paired", "not_staff", "not_attendee")
+    error = client.wait_error()
+    assert error["code"] == answer["code"] and error["message"]
+    # It is in no room: messages to every room of the event pass it by.
+    for room in ("screen", "staff", f"attendee:{rt_event['ana']}"):
+        publish_now(rt_server.app, rt_event["event_id"], "stats", room, {"checked_in": 1})
+    probe = feeds()
+    probe.join("screen", rt_event["slug"], token=rt_event["screen_token"], last_seq=0)
+    assert probe.wait_for(lambda t, p: t == "stats")  # the messages were sent...
+    assert client.raw == []  # ...and the failed client heard none of them
+
+
+@pytest.mark.parametrize("payload, code", [
+    ("screen", "bad_request"), (["screen"], "bad_request"),
+    ({"role": "boss", "event": "live-conf"}, "bad_role"),
+    ({"role": "screen", "event": "../etc"}, "bad_event"), ({"role": "screen", "event": 5}, "bad_event"),
+    ({"role": "screen", "event": "live-conf", "last_seq": -1}, "bad_last_seq"),
+    ({"role": "screen", "event": "live-conf", "last_seq": "3"}, "bad_last_seq"),
+    ({"role": "screen", "event": "live-conf", "last_seq": True}, "bad_last_seq"),
+    ({"role": "screen", "event": "live-conf", "token": "A" * 500}, "bad_token"),
+    ({"role": "screen", "event": "live-conf", "token": {"$ne": 1}}, "bad_token"),
+    ({"role": "screen", "event": "no-such-event"}, "no_event"),
+])
+def test_join_input_is_validated(rt_event, feeds, payload, code):
+    client = feeds()
+    answer = client.call_raw("join", payload)
+    assert answer["ok"] is False and answer["code"] == code
+
+
+def test_replay_sends_exactly_the_rooms_missed_messages_in_order_then_live(rt_server, rt_event, feeds):
+    app, event_id = rt_server.app, rt_event["event_id"]
+    sent = []
+    for i in range(6):
+        sent.append(publish_now(app, event_id, "match", "screen", {"match_id": i}))
+        publish_now(app, event_id, "checkin", "staff", {"attendee_id": i})          # another room
+        publish_now(app, event_id, "match", f"attendee:{rt_event['ana']}", {"match_id": i})
+    screen = feeds()
+    answer = screen.join("screen", rt_event["slug"], token=rt_event["screen_token"], last_seq=sent[2])
+    assert answer["replayed"] == 3 and answer["last_seq"] == sent[5]
+    assert [(t, p["seq"]) for t, p in screen.raw] == [("match", s) for s in sent[3:]]
+    assert [p["match_id"] for _, p in screen.raw] == [3, 4, 5]
+    live = publish_now(app, event_id, "match", "screen", {"match_id": 6})
+    assert screen.wait_for(lambda t, p: p["seq"] == live)
+    assert [p["seq"] for _, p in screen.delivered] == sent[3:] + [live]
+
+
+def test_replay_keeps_only_the_newest_stats_snapshot(rt_server, rt_event, feeds):
+    app, event_id = rt_server.app, rt_event["event_id"]
+    first = publish_now(app, event_id, "match", "screen", {"match_id": 1})
+    for n in range(5):
+        newest = publish_now(app, event_id, "stats", "screen", {"checked_in": n})
+    screen = feeds()
+    screen.join("screen", rt_event["slug"], token=rt_event["screen_token"], last_seq=0)
+    assert [(t, p["seq"]) for t, p in screen.raw] == [("match", first), ("stats", newest)]
+
+
+def test_a_last_seq_from_another_database_starts_over(rt_server, rt_event, feeds):
+    seq = publish_now(rt_server.app, rt_event["event_id"], "match", "screen", {"match_id": 1})
+    screen = feeds()
+    answer = screen.join("screen", rt_event["slug"], token=rt_event["screen_token"], last_seq=10_000)
+    assert answer["reset"] is True and [p["seq"] for _, p in screen.raw] == [seq]
+
+
+def test_a_dropped_and_restored_connection_misses_nothing(rt_server, rt_event, feeds):
+    """Messages keep coming while the client drops and reconnects five times; it ends with each one, once, in order."""
+    app, event_id = rt_server.app, rt_event["event_id"]
+    published: list[int] = []
+    stop = threading.Event()
+
+    def publisher():
+        n = 0
+        while not stop.is_set() and n < 400:
+            published.append(publish_now(app, event_id, "match", "screen", {"match_id": n}))
+            n += 1
+
+    client = feeds()
+    client.join("screen", rt_event["slug"], token=rt_event["screen_token"], last_seq=0)
+    thread = threading.Thread(target=publisher)
+    thread.start()
+    try:
+        for _ in range(5):
+            assert client.wait_for(lambda t, p: p["seq"] > client.last_seq - 1 and len(client.delivered) > 0)
+            client.drop()
+            client.connect()
+            client.join("screen", rt_event["slug"], token=rt_event["screen_token"])  # with its last_seq
+    finally:
+        stop.set()
+        thread.join()
+    final = published[-1]
+    assert client.wait_for(lambda t, p: p["seq"] == final, timeout=15)
+    delivered = [p["seq"] for _, p in client.delivered]
+    assert delivered == published, (sorted(set(published) - set(delivered)), client.joins,
+                                    [p["seq"] for _, p in client.raw])
+    assert len(client.raw) >= len(published)  # duplicates may arrive; delivery drops them
+
+
+def test_staff_join_with_an_organizer_session_or_a_kiosk_token(rt_server, rt_event, feeds):
+    http = requests.Session()
+    login_page = http.get(rt_server.url + "/login")
+    http.post(rt_server.url + "/login", data={"email": ORGANIZER_EMAIL, "password": ORGANIZER_PASSWORD,
+                                              "csrf_token": csrf_from(login_page.text)})
+    cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    # Same browser, same User-Agent: Flask-Login's strong session protection checks it on the handshake too.
+    staff = feeds(headers={"Cookie": cookie, "User-Agent": http.headers["User-Agent"]})
+    assert staff.join("staff", rt_event["slug"])["rooms"] == ["staff"]
+    kiosk = feeds()
+    assert kiosk.join("staff", rt_event["slug"], token=rt_event["kiosk_token"])["ok"]
+    check_in(rt_server.app, rt_event["event_id"], rt_event["ana"])
+    for client in (staff, kiosk):
+        _, message = client.wait_for(lambda t, p: t == "checkin")
+        assert message["first_name"] == "Ana" and message["present"] == 1
+    assert staff.join("screen", rt_event["slug"])["code"] == "not_paired"  # an organizer is not a screen
+
+
+def test_an_attendee_joins_with_the_personal_token_or_the_phone_session(rt_server, rt_event, feeds):
+    token = check_in(rt_server.app, rt_event["event_id"], rt_event["ana"])
+    by_token = feeds()
+    assert by_token.join("attendee", rt_event["slug"], token=token.lower())["rooms"] == [f"attendee:{rt_event['ana']}"]
+    http = requests.Session()
+    opened = http.get(f"{rt_server.url}/m/{token}", allow_redirects=False)
+    assert opened.status_code == 302 and opened.headers["Location"] == "/me"
+    phone = feeds(headers={"Cookie": f"session={http.cookies['session']}"})
+    assert phone.join("attendee", rt_event["slug"])["rooms"] == [f"attendee:{rt_event['ana']}"]
+    seq = publish_now(rt_server.app, rt_event["event_id"], "contact", f"attendee:{rt_event['ana']}", {"x": 1})
+    assert phone.wait_for(lambda t, p: p["seq"] == seq) and by_token.wait_for(lambda t, p: p["seq"] == seq)
+    # Someone else's room stays closed: Ben's messages do not reach Ana.
+    publish_now(rt_server.app, rt_event["event_id"], "contact", f"attendee:{rt_event['ben']}", {"x": 2})
+    last = publish_now(rt_server.app, rt_event["event_id"], "contact", f"attendee:{rt_event['ana']}", {"x": 3})
+    phone.wait_for(lambda t, p: p["seq"] == last)
+    assert [p["x"] for _, p in phone.delivered] == [1, 3]
