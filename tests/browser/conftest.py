@@ -8,8 +8,9 @@ Any module under tests/browser can use these:
   served by werkzeug's threaded server in a background thread (websockets work: Flask-SocketIO is in threading mode).
   The server runs in this process, so a test can change ``live_server.app.config`` between page loads.
 - ``kiosk_event``: an event with tags and a few pre-registered people on the live server (ids in a dict).
-- ``chromium``: a headless Chromium shared by a module's tests (skips, or fails under GIVETAKE_REQUIRE_ALL, without it).
-- ``launch_chromium(*args)``: another Chromium with extra command-line flags (a fake camera, say), closed after the test.
+- ``chromium``: a headless Chromium shared by a module's tests (skips, or fails under GIVETAKE_REQUIRE_ALL, without
+  it). While it is up, playwright's event loop counts as running, so these tests cannot call ``asyncio.run()``.
+- ``launch_chromium(*args)``: another Chromium with extra flags (a fake camera, say), closed after the test.
 - ``new_context(browser=None, device=..., **options)``: a browser context on a tablet viewport (1024x768 landscape
   unless ``viewport`` says otherwise), paired as a kiosk of ``kiosk_event`` unless ``device=None``; console errors and
   page errors are collected on ``context.errors``.
@@ -107,8 +108,8 @@ def kiosk_event(live_server) -> dict:
     with live_server.db() as s:
         event = make_event(s, name="Hands-on Summit 2026", slug="hands-on-2026",
                            tags=["Software", "Design", "Funding", "Hiring", "AI"])
-        ana = make_attendee(s, event, first_name="Ana", last_name="García", company="Brightloop", email="ana@example.org",
-                            ticket_ref="T-100", ticket_type="Speaker",
+        ana = make_attendee(s, event, first_name="Ana", last_name="García", company="Brightloop",
+                            email="ana@example.org", ticket_ref="T-100", ticket_type="Speaker",
                             offers=[{"text": "I review pitch decks and term sheets", "tags": ["Funding"]}],
                             needs=[{"text": "A designer for our landing page", "tags": ["Design"]}])
         ben = make_attendee(s, event, first_name="Ben", last_name="Okafor", company="Fjord Design",

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 PUBLIC_URL = "https://give.example.org"  # GIVETAKE_PUBLIC_URL set by tests.conftest.build_app
 
 
-class Attendee_:
+class TabletUser:
     """Drives a kiosk page as a person would, counting taps (typing is counted apart, in characters)."""
 
     def __init__(self, page):
@@ -59,7 +59,7 @@ def test_pre_registered_attendee_taps_through_to_the_personal_qr(live_server, ki
     page = new_context().new_page()
     _start(page, live_server)
     shot(page, "01-start")
-    person = Attendee_(page)
+    person = TabletUser(page)
     shots = []  # time spent on screenshots, left out of the flow's time
 
     def keep(name):
@@ -192,6 +192,15 @@ def test_a_ticket_qr_held_to_the_camera_opens_that_attendees_badge(live_server, 
     assert page.locator(".badge-band").inner_text().lower() == "speaker"
     shot(page, "20-ticket-scanned")
     assert not page.context.errors
+
+    # A USB scanner types an unknown code and Enter into the name field: a clear message on the start page.
+    _start(page, live_server)
+    page.locator("#q").fill("EB-4711-0815-001")
+    page.locator("#q").press("Enter")
+    expect(page.get_by_role("alert")).to_have_text("We could not find that ticket. Type your name instead, "
+                                                   "or ask at the desk.")
+    assert page.locator("form.search").is_visible()
+    shot(page, "21-ticket-unknown")
 
 
 def _to_consent(page, live_server, name: str):
