@@ -1,0 +1,127 @@
+"""Scale-out for real: two `givetake serve` processes, one `givetake matcher`, Redis and PostgreSQL.
+
+A screen connected to process A sees the match caused by a check-in made on the kiosk pages of process B: the
+check-in goes B -> Redis list -> matcher process -> PostgreSQL + Socket.IO message queue on Redis -> A -> screen.
+"""
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import pytest
+import requests
+
+from kiosk.db import db
+from kiosk.devices.service import create_device, pair
+from tests.conftest import REDIS_URL, build_app, csrf_from
+from tests.factories import make_attendee, make_event
+from tests.livesrv import ROOT, ServerProcess
+from tests.realparts import need
+from tests.realtime.conftest import FeedClient, check_in
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+
+
+@pytest.fixture
+def redis_url():
+    """A Redis database of its own (the matcher's work list is per database; pub/sub is shared, rooms differ)."""
+    import redis
+    base = REDIS_URL.rsplit("/", 1)[0]
+    url = f"{base}/{random.randint(1, 15)}"
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=2)
+        client.ping()
+    except Exception as exc:  # any failure means: no usable Redis here
+        need("Redis", False, f"{url}: {exc}")
+    client.delete("givetake:matcher:work")
+    yield url
+    client.delete("givetake:matcher:work")
+
+
+class MatcherProcess:
+    """`givetake matcher` in its own process."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = {**os.environ, **env}
+        self._log = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen([sys.executable, "-c", "from kiosk.cli import main; main()", "matcher"],
+                                        env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        self._log.seek(0)
+        return self._log.read()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def test_a_screen_on_process_a_sees_a_match_from_a_check_in_on_process_b(tmp_path, pg_url, redis_url):
+    setup = build_app(tmp_path / "setup", pg_url, MATCHER="off")
+    with setup.app_context():
+        s = db.session
+        event = make_event(s, slug=f"scale-{uuid.uuid4().hex[:6]}", tags=["Funding", "Design"])
+        ana = make_attendee(s, event, first_name="Ana", last_name="García", consent_screen=False,
+                            offers=[{"text": "I review pitch decks and term sheets", "tags": ["Funding"]}],
+                            needs=[{"text": "A designer for our landing page", "tags": ["Design"]}])
+        ben = make_attendee(s, event, first_name="Ben", last_name="Okafor", consent_screen=True,
+                            offers=[{"text": "Landing page and brand design", "tags": ["Design"]}],
+                            needs=[{"text": "Feedback on our seed round term sheet", "tags": ["Funding"]}])
+        screen = create_device(s, event, "screen", "Hall")
+        _, screen_token = pair(s, screen.pairing_code)
+        kiosk = create_device(s, event, "kiosk", "Door")
+        _, kiosk_token = pair(s, kiosk.pairing_code)
+        s.commit()
+        ids = {"event": event.id, "slug": event.slug, "ana": ana.id, "ben": ben.id}
+    ben_token = check_in(setup, ids["event"], ids["ben"])  # Ben is here before the processes start
+    setup.extensions["givetake.db"].dispose()
+
+    env = {"GIVETAKE_DATABASE_URL": pg_url, "GIVETAKE_REDIS_URL": redis_url,
+           "GIVETAKE_SECRET_KEY": "scale-out-" + uuid.uuid4().hex, "GIVETAKE_INSTANCE_PATH": str(tmp_path / "run"),
+           "GIVETAKE_PUBLIC_URL": ""}
+    a, b = ServerProcess(env), ServerProcess(env)
+    matcher = None
+    clients: list[FeedClient] = []
+    try:
+        a.start(), b.start()
+        matcher = MatcherProcess(env)
+        screen_client = FeedClient(a.url).connect()
+        clients.append(screen_client)
+        assert screen_client.join("screen", ids["slug"], token=screen_token)["ok"]
+        ben_phone = FeedClient(a.url).connect()
+        clients.append(ben_phone)
+        assert ben_phone.join("attendee", ids["slug"], token=ben_token)["ok"]
+
+        kiosk = requests.Session()
+        kiosk.cookies.set("gt_device", kiosk_token)
+        csrf = csrf_from(kiosk.get(f"{b.url}/kiosk/").text)
+        assert kiosk.post(f"{b.url}/kiosk/select", data={"attendee_id": ids["ana"], "csrf_token": csrf},
+                          allow_redirects=False).status_code == 302
+        done = kiosk.post(f"{b.url}/kiosk/consent", data={"consent_screen": "1", "csrf_token": csrf})
+        assert done.status_code == 200 and "Ana" in done.text
+        checked_in = time.monotonic()
+
+        got = screen_client.wait_for(lambda t, p: t == "match", timeout=90)
+        assert got, f"no match reached process A\nmatcher:\n{matcher.output()[-3000:]}\nB:\n{b.output()[-3000:]}"
+        _, shown = got
+        assert {shown["a"]["first_name"], shown["b"]["first_name"]} == {"Ana", "Ben"}
+        _, mine = ben_phone.wait_for(lambda t, p: t == "match", timeout=10)
+        assert mine["other"]["first_name"] == "Ana"
+        print(f"check-in on B to match on A: {time.monotonic() - checked_in:.2f} s (includes loading the encoder)")
+        # The stats snapshot the matcher publishes reaches A as well.
+        assert screen_client.wait_for(lambda t, p: t == "stats" and p["checked_in"] == 2, timeout=15)
+    finally:
+        for client in clients:
+            client.close()
+        if matcher is not None:
+            matcher.stop()
+        a.stop(), b.stop()
