@@ -35,7 +35,7 @@ function matchNode(m) {
   if (m.starter) node.append(el("p", "starter", `“${m.starter}”`));
   const form = el("form", "answers");
   form.method = "post";
-  form.action = `/me/matches/${m.match_id}`;
+  form.setAttribute("action", `/me/matches/${m.match_id}`);
   for (const action of ["accept", "decline", "met"]) {
     const button = el("button", `answer ${action}`, T[action]);
     button.name = "action";
@@ -57,7 +57,8 @@ function addMatch(m) {
 async function answer(form, action) {
   const body = new FormData();
   body.append("action", action);
-  const response = await fetch(form.action, {
+  // getAttribute: the buttons are named "action", which shadows form.action in the DOM.
+  const response = await fetch(form.getAttribute("action"), {
     method: "POST", body, credentials: "same-origin",
     headers: { "X-CSRFToken": csrf, Accept: "application/json" },
   });
