@@ -90,10 +90,11 @@ function liveSearch() {
   }
 
   input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 180); });
-  // A USB ticket scanner types the code and Enter: treat a long code-like entry as a ticket.
+  // A USB ticket scanner types the code and Enter: an entry with a digit and no space is a ticket, not a name
+  // (short references like "T-100" included; nobody's name has digits).
   form.addEventListener("submit", (event) => {
     const value = input.value.trim();
-    if (/^[A-Za-z0-9\-\/:.]{8,}$/.test(value) && /\d/.test(value) && !/\s/.test(value)) {
+    if (/^[A-Za-z0-9\-\/:.]{4,}$/.test(value) && /\d/.test(value)) {
       event.preventDefault();
       post(form.dataset.ticket, { code: value });
     }

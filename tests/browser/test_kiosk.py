@@ -179,8 +179,10 @@ def _ticket_video(tmp_path, text: str):
 def test_a_ticket_qr_held_to_the_camera_opens_that_attendees_badge(live_server, kiosk_event, new_context,
                                                                     launch_chromium, tmp_path, shot):
     video = _ticket_video(tmp_path, "T-100")
+    # kiosk.venue stands for the laptop's address on the venue network: plain http, not a secure context.
     browser = launch_chromium("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                              f"--use-file-for-fake-video-capture={video}")
+                              f"--use-file-for-fake-video-capture={video}",
+                              "--host-resolver-rules=MAP kiosk.venue 127.0.0.1")
     page = new_context(browser).new_page()
     _start(page, live_server)
     assert page.evaluate("window.isSecureContext")
@@ -193,7 +195,13 @@ def test_a_ticket_qr_held_to_the_camera_opens_that_attendees_badge(live_server, 
     shot(page, "20-ticket-scanned")
     assert not page.context.errors
 
-    # A USB scanner types an unknown code and Enter into the name field: a clear message on the start page.
+    # A USB scanner types the ticket reference and Enter into the name field.
+    _start(page, live_server)
+    page.locator("#q").fill("T-101")
+    page.locator("#q").press("Enter")
+    page.wait_for_url("**/kiosk/details")
+    assert page.get_by_role("heading").first.inner_text() == "Hi Ben! Is your badge right?"
+    # An unknown code gives a clear message on the start page.
     _start(page, live_server)
     page.locator("#q").fill("EB-4711-0815-001")
     page.locator("#q").press("Enter")
@@ -201,6 +209,17 @@ def test_a_ticket_qr_held_to_the_camera_opens_that_attendees_badge(live_server, 
                                                    "or ask at the desk.")
     assert page.locator("form.search").is_visible()
     shot(page, "21-ticket-unknown")
+
+    # On a plain-http venue address the browser gives no camera: no scan button, and name search still works.
+    venue = live_server.url.replace("127.0.0.1", "kiosk.venue")
+    lan = new_context(browser, device=None)
+    lan.add_cookies([{**live_server.device_cookie(live_server.pair("kiosk", "LAN")), "url": venue}])
+    page = lan.new_page()
+    page.goto(f"{venue}/kiosk/")
+    assert not page.evaluate("window.isSecureContext")
+    page.locator("#q").fill("ana")
+    page.locator("#results .choice-button", has_text="Ana G.").wait_for()
+    assert page.get_by_role("button", name="Scan my ticket").is_hidden()
 
 
 def _to_consent(page, live_server, name: str):
