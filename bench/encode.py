@@ -50,6 +50,10 @@ for line in sys.stdin:
         t0, c0 = time.perf_counter(), time.process_time()
         model.encode(texts, batch_size=batch_size)
         out = [time.perf_counter() - t0, time.process_time() - c0]
+    elif command == "batch-one-thread":
+        threads = torch.get_num_threads(); torch.set_num_threads(1)
+        c0 = time.process_time(); model.encode(texts, batch_size=batch_size); out = [time.process_time() - c0]
+        torch.set_num_threads(threads)
     elif command == "single":
         out = []
         for text in texts[:50]:
@@ -109,6 +113,21 @@ class TorchPeer:
         self.model.encode(self.texts, batch_size=self.batch_size)
         return time.perf_counter() - t0, time.process_time() - c0
 
+    def one_thread_cpu_seconds(self) -> float:
+        """CPU seconds to encode all the texts once on one thread."""
+        if self.proc:
+            return self._ask("batch-one-thread")[0]
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            c0 = time.process_time()
+            self.model.encode(self.texts, batch_size=self.batch_size)
+            return time.process_time() - c0
+        finally:
+            torch.set_num_threads(threads)
+
     def single_seconds(self) -> list[float]:
         """Seconds for each of 50 one-text encodes."""
         if self.proc:
@@ -156,6 +175,23 @@ def blas_kernel() -> str:
                      for i in blas) or "none found"
 
 
+def one_thread_cpu_seconds(encoder, texts: list[str]) -> float | None:
+    """CPU seconds for a cold encode of texts with one worker on a single-threaded BLAS (None: no threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    encoder.clear_cache()
+    encoder.workers = 1
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            c0 = time.process_time()
+            encoder.encode(texts)
+            return time.process_time() - c0
+    finally:
+        encoder.workers = None
+
+
 def settle() -> None:
     # Idle BLAS/OpenMP worker threads spin for a moment after a call; let them stop before the other side runs.
     time.sleep(0.3)
@@ -173,6 +209,7 @@ def throughput_rows(quick: bool) -> Iterable[dict]:
     peer, note = start_peer(str(encoder.model_dir), texts, encoder.batch_size)
     ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
     ours_one, theirs_one = [], []
+    ours_1t, theirs_1t = [], []
     try:
         for _ in range(rounds):
             encoder.clear_cache()
@@ -185,6 +222,12 @@ def throughput_rows(quick: bool) -> Iterable[dict]:
                 wall, cpu = peer.batch_seconds()
                 theirs.append(wall)
                 theirs_cpu.append(cpu)
+                settle()
+        for _ in range(2):
+            ours_1t.append(one_thread_cpu_seconds(encoder, texts))
+            settle()
+            if peer and ours_1t[-1] is not None:
+                theirs_1t.append(peer.one_thread_cpu_seconds())
                 settle()
         for text in texts[:50]:
             encoder.clear_cache()
@@ -208,6 +251,11 @@ def throughput_rows(quick: bool) -> Iterable[dict]:
         extra["note"] = note
     yield result("encode", "short_texts_per_s", len(texts) / min(ours), "texts/s", len(texts),
                  PEER if peer else None, len(texts) / min(theirs) if peer else None, **extra)
+    # Both on one thread, in CPU time: the cost of the arithmetic itself, which a busy machine disturbs least.
+    if None not in ours_1t:
+        yield result("encode", "short_texts_per_cpu_s_one_thread", len(texts) / min(ours_1t), "texts/cpu-s",
+                     len(texts), PEER if peer else None, len(texts) / min(theirs_1t) if peer else None,
+                     **({} if peer else {"note": note}))
     p50, p90 = percentiles(ours_one, 50, 90)
     row = {"p90_ms": round(p90, 3)}
     if peer:

@@ -143,6 +143,8 @@ class MiniLMEncoder:
     #: a batch holds at most this many padded tokens, so long texts go in smaller batches (bounded memory)
     max_batch_tokens = 4096
     cache_size = 50_000
+    #: batches run at once; None means one per core (at most MAX_WORKERS), 1 keeps an encode on one core
+    workers: int | None = None
 
     def __init__(self, model_dir: str | Path | None = None):
         found = Path(model_dir) if model_dir is not None else default_model_dir()
@@ -238,7 +240,7 @@ class MiniLMEncoder:
         ids = [e.ids for e in self.tokenizer.encode_batch(texts)]
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        workers = _worker_count()
+        workers = min(self.workers or MAX_WORKERS, _worker_count())
         batches = self._batches(lengths, workers)
 
         def run(batch: np.ndarray) -> None:

@@ -32,6 +32,7 @@ def fresh(encoder) -> MiniLMEncoder:
     encoder.clear_cache()
     yield encoder
     encoder.__dict__.pop("cache_size", None)
+    encoder.__dict__.pop("workers", None)
     encoder.clear_cache()
 
 
@@ -182,6 +183,15 @@ def test_parallel_batches_match_serial_and_restore_blas_threads(fresh, monkeypat
     fresh.clear_cache()
     monkeypatch.setattr(minilm, "_worker_count", lambda: 1)
     np.testing.assert_allclose(fresh.encode(texts), parallel, atol=2e-5)
+
+
+def test_one_worker_keeps_an_encode_off_the_pool(fresh, monkeypatch):
+    def no_pool():
+        raise AssertionError("the pool was used")
+
+    monkeypatch.setattr(minilm, "_pool", no_pool)
+    fresh.workers = 1
+    assert fresh.encode([f"text number {i}" for i in range(80)]).shape == (80, 384)
 
 
 def test_without_threadpoolctl_batches_run_one_at_a_time(monkeypatch):
