@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from flask import Flask, has_request_context, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 from . import config as config_module
 from .db import Database
@@ -40,7 +41,13 @@ def create_app(config: dict | None = None) -> Flask:
     def _remove_session(_exc=None):
         database.scoped.remove()
 
+    app.session_interface = _PerRequestSecureSessions()
     _init_extensions(app)
+    if app.config.get("PROXY_HOPS"):
+        # Behind nginx: trust its X-Forwarded-For/Proto/Host so rate limits, URLs and Secure cookies are right.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     from . import matching
     from .badges import service as badges
     matching.init_app(app)
@@ -78,6 +85,14 @@ def create_app(config: dict | None = None) -> Flask:
         return response
 
     return app
+
+
+class _PerRequestSecureSessions(SecureCookieSessionInterface):
+    """Mark the session cookie Secure when the request came over HTTPS: phones may use the public https URL
+    while tablets reach the laptop on the venue's plain-http address, and both need a working session."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
 
 
 def _env_overrides(config: dict | None) -> dict:

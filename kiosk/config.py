@@ -20,6 +20,9 @@ ENV_VARS = {
     "GIVETAKE_PRINTER": "default CUPS queue for badges",
     "GIVETAKE_MATCHER": "inprocess (a thread, the laptop default), redis (a separate `givetake matcher`) or off",
     "GIVETAKE_INSTANCE_PATH": "folder for the SQLite database, secret key and generated files",
+    "GIVETAKE_KIOSK_IDLE_SECONDS": "seconds without a touch before a kiosk clears itself (default 90)",
+    "GIVETAKE_KIOSK_DONE_SECONDS": "seconds the kiosk's last screen (the personal QR) stays (default 25)",
+    "GIVETAKE_PROXY_HOPS": "reverse proxies in front of the app (nginx: 1) whose X-Forwarded-* headers to trust",
 }
 
 
@@ -60,7 +63,11 @@ def from_env(instance_path: str, environ: dict[str, str] | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": (env.get("GIVETAKE_PUBLIC_URL") or "").startswith("https://"),
+        # Cookies are marked Secure per request when it came over HTTPS (kiosk.cookies): a tablet on the venue's
+        # plain-http address must still be able to pair and keep a session.
+        "KIOSK_IDLE_SECONDS": int(env.get("GIVETAKE_KIOSK_IDLE_SECONDS") or 90),
+        "KIOSK_DONE_SECONDS": int(env.get("GIVETAKE_KIOSK_DONE_SECONDS") or 25),
+        "PROXY_HOPS": int(env.get("GIVETAKE_PROXY_HOPS") or 0),
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # CSV imports and logos; nothing legitimate is bigger
         "WTF_CSRF_TIME_LIMIT": None,  # a kiosk form may stay open all day; the token is still per-session
     }

@@ -105,3 +105,15 @@ def test_security_headers_on_pages(client):
     response = client.get("/login")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_cookies_are_secure_on_https_and_still_work_on_plain_http(client):
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    plain = client.post("/login", data={"email": ORGANIZER_EMAIL, "password": ORGANIZER_PASSWORD,
+                                        "csrf_token": token})
+    assert "Secure" not in next(c for c in plain.headers.getlist("Set-Cookie") if c.startswith("session="))
+    secure_page = client.get("/login", base_url="https://give.example.org")
+    token = csrf_from(secure_page.get_data(as_text=True))
+    over_https = client.post("/login", base_url="https://give.example.org",
+                             data={"email": ORGANIZER_EMAIL, "password": ORGANIZER_PASSWORD, "csrf_token": token})
+    assert "Secure" in next(c for c in over_https.headers.getlist("Set-Cookie") if c.startswith("session="))

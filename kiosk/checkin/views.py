@@ -29,8 +29,6 @@ bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 STATE_TTL = 300
 #: Items shown on each card at the kiosk (the API and admin allow up to MAX_CARDS_PER_KIND).
 KIOSK_CARD_ITEMS = 3
-#: Seconds the done screen stays before the kiosk returns to the start.
-DONE_SECONDS = 25
 
 OFFER_EXAMPLES = [
     _l("An intro to someone in my network"), _l("Feedback on your pitch or slides"),
@@ -163,7 +161,7 @@ def walkin():
             db.session.rollback()
             return _render("walkin.html", status=exc.status, values=values, error=exc)
         _serve(attendee.id)
-        return redirect(url_for("kiosk.offer"))
+        return redirect(url_for("kiosk.details"))  # everyone sees their badge before it prints
     return _render("walkin.html", values=values, error=None)
 
 
@@ -228,6 +226,17 @@ def consent():
     if request.method == "POST":
         fields = {"consent_screen": bool(request.form.get("consent_screen")),
                   "consent_share": request.form.getlist("consent_share")}
+        if attendee.checked_in_at is not None:
+            # Someone already here came back to edit their cards: save, no second check-in, no badge.
+            try:
+                apply_fields(attendee, fields)
+                db.session.commit()
+            except DomainError as exc:
+                db.session.rollback()
+                return _render("consent.html", status=exc.status, attendee=attendee, shareable=SHAREABLE, error=exc)
+            session.pop("kiosk", None)
+            return _render("done.html", attendee=attendee, personal_url=None, qr_svg=None, job=None, saved=True,
+                           seconds=current_app.config["KIOSK_DONE_SECONDS"])
         try:
             apply_fields(attendee, fields)
             result = service.check_in(db.session, g.event, attendee, g.gt_device)
@@ -256,7 +265,7 @@ def _print_badge(attendee):
 def _done(attendee, token: str | None, job=None):
     url = personal_url(token) if token else None
     return _render("done.html", attendee=attendee, personal_url=url, qr_svg=personal_qr_svg(url) if url else None,
-                   job=job, seconds=DONE_SECONDS)
+                   job=job, seconds=current_app.config["KIOSK_DONE_SECONDS"])
 
 
 @bp.route("/already", methods=["GET", "POST"])

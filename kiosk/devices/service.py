@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, g, request
+from flask import g, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -114,4 +114,4 @@ def require_device(session: Session, *kinds: DeviceKind) -> Device:
 def set_device_cookie(response, token: str) -> None:
     """Remember the pairing in this browser: HttpOnly (scripts never see the token), a year long."""
     response.set_cookie(COOKIE, token, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
-                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+                        secure=request.is_secure)

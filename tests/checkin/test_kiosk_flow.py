@@ -119,7 +119,9 @@ def test_walk_in_registers_and_checks_in(app, kiosk_client, event_people):
     assert bad.status_code == 422 and "first name" in bad.get_data(as_text=True)
     r = kiosk_client.post("/kiosk/walk-in", data={"first_name": "محمد", "last_name": "العلي", "email": "m@example.org",
                                                   "company": "<b>Datawell</b>", "csrf_token": csrf})
-    assert r.headers["Location"].endswith("/kiosk/offer")
+    assert r.headers["Location"].endswith("/kiosk/details")  # a walk-in sees the badge preview too
+    preview = kiosk_client.get("/kiosk/details").get_data(as_text=True)
+    assert "&lt;b&gt;Datawell&lt;/b&gt;" in preview and "<b>Datawell</b>" not in preview
     kiosk_client.post("/kiosk/offer", data={"text": ["Arabic NLP advice"], "csrf_token": csrf})
     kiosk_client.post("/kiosk/need", data={"text": ["Beta testers"], "csrf_token": csrf})
     done = kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
@@ -169,3 +171,25 @@ def test_kiosk_pages_speak_german(kiosk_client):
     assert "Willkommen" in page
     assert "Willkommen" in kiosk_client.get("/kiosk/").get_data(as_text=True)  # the choice sticks
     assert "Welcome" in kiosk_client.get("/kiosk/?lang=en").get_data(as_text=True)
+
+
+def test_someone_already_here_can_edit_cards_without_a_second_check_in(app, kiosk_client, event_people):
+    csrf = _csrf(kiosk_client)
+    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["chloe"], "csrf_token": csrf})
+    kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
+    with app.app_context():
+        first = db.session.get(Attendee, event_people["chloe"])
+        checked_in_at, token_hash = first.checked_in_at, first.personal_token_hash
+    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["chloe"], "csrf_token": csrf})
+    kiosk_client.post("/kiosk/offer", data={"text": ["Airflow and dbt pipelines"], "csrf_token": csrf})
+    kiosk_client.post("/kiosk/need", data={"text": ["A data engineer to hire"], "csrf_token": csrf})
+    page = kiosk_client.get("/kiosk/consent").get_data(as_text=True)
+    assert "Save my changes" in page and "Check in and print" not in page
+    saved = kiosk_client.post("/kiosk/consent", data={"consent_screen": "1", "csrf_token": csrf})
+    body = saved.get_data(as_text=True)
+    assert saved.status_code == 200 and "Saved, Chloé" in body and "already" not in body and "<svg" not in body
+    with app.app_context():
+        again = db.session.get(Attendee, event_people["chloe"])
+        assert again.checked_in_at == checked_in_at and again.personal_token_hash == token_hash
+        assert [c.text for c in again.cards_of(CardKind.offer)] == ["Airflow and dbt pipelines"]
+        assert again.consent_screen is True
