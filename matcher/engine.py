@@ -28,9 +28,9 @@ BLOCK_ROWS = 512
 #: Up to this many people a round scores every pair exactly; above, candidates first (see _sparse_round_graph).
 DENSE_MAX = 400
 #: Nearest cards of the other kind each card nominates in a large round.
-NEIGHBOUR_CARDS = 8
+NEIGHBOUR_CARDS = 6
 #: Candidates kept per person, as a multiple of the graph's k, before exact scoring.
-CANDIDATES_PER_K = 2
+CANDIDATES_PER_K = 1.5
 #: Terms and tags at most this frequent nominate every pair that shares them in a large round.
 RARE_DF = 24
 #: Pairs per chunk when gathering semantic vectors for exact pair scores (bounds memory).
@@ -561,17 +561,20 @@ class MatchEngine:
         x = np.concatenate([g, t])
         y = np.concatenate([t, g])
         sc = np.concatenate([a, a])
-        # Several cards can nominate the same partner: keep each partner once, at its best similarity.
-        order = np.lexsort((-sc, y, x))
-        x, y, sc = x[order], y[order], sc[order]
-        dup = np.r_[False, (x[1:] == x[:-1]) & (y[1:] == y[:-1])]
-        x, y, sc = x[~dup], y[~dup], sc[~dup]
-        order = np.lexsort((y, -sc, x))
-        x, y = x[order], y[order]
+        # Several cards can nominate the same partner: keep each partner once, at its best similarity. One
+        # float sort key does it (pair, then similarity descending); similarities lie in [-1, 2].
+        pair_key = x * n + y
+        order = np.argsort(pair_key * 4.0 + (2.0 - sc), kind="stable")
+        pair_key, sc = pair_key[order], sc[order]
+        keep = np.r_[True, pair_key[1:] != pair_key[:-1]]
+        pair_key, sc = pair_key[keep], sc[keep]
+        # Then per person, best similarity first.
+        order = np.argsort((pair_key // n) * 4.0 + (2.0 - sc), kind="stable")
+        x, y = pair_key[order] // n, pair_key[order] % n
         first = np.r_[True, x[1:] != x[:-1]]
         starts = np.flatnonzero(first)
         rank = np.arange(len(x)) - np.repeat(starts, np.diff(np.r_[starts, len(x)]))
-        sel = rank < CANDIDATES_PER_K * k
+        sel = rank < int(CANDIDATES_PER_K * k)
         lo, hi = np.minimum(x[sel], y[sel]), np.maximum(x[sel], y[sel])
         key = np.unique(lo * n + hi)
         u, v = key // n, key % n
@@ -646,7 +649,10 @@ class MatchEngine:
                 left = []
             else:
                 trio_extra = None
-        total = sum(self._group_weight(g) for g in groups)
+        # Weights of pairs from the graph are known; only leftover and trio pairs are scored again.
+        known = {(int(ids[i]), int(ids[j])): float(x) for i, j, x in zip(u.tolist(), v.tolist(), w.tolist())}
+        total = sum(known[(g[x], g[y])] if (g[x], g[y]) in known else self.score(g[x], g[y])
+                    for g in groups for x in range(len(g)) for y in range(x + 1, len(g)))
         # Remember this round's pairs so later rounds (and suggestions) do not offer them again.
         for g in groups:
             for x in range(len(g)):
@@ -655,10 +661,6 @@ class MatchEngine:
                         self.exclude(g[x], g[y], "round")
         return rounds.RoundResult(groups=groups, total_weight=round(total, 6), unpaired=sorted(left),
                                   trio_extra=trio_extra, seed=seed)
-
-    def _group_weight(self, group: tuple[int, ...]) -> float:
-        """Sum of reciprocal scores over the pairs in a group."""
-        return sum(self.score(group[x], group[y]) for x in range(len(group)) for y in range(x + 1, len(group)))
 
     def _pair_leftovers(self, left: list[int], seed: int) -> list[tuple[int, int]]:
         """Pair people the sparse graph left alone, greedily by exact score, avoiding excluded pairs."""
@@ -738,8 +740,7 @@ class _PresentCards:
             counts = np.array([len(r) for r in per_person], dtype=np.int64)
             self.ptr[kind] = np.r_[0, np.cumsum(counts)]
             self.rows[kind] = np.array([r for rows in per_person for r in rows], dtype=np.int64)
-        vocab: dict[str, int] = {}
-        self.terms = {kind: engine._lexical.snapshot(kind, self.rows[kind], vocab) for kind in (OFFER, NEED)}
+        self.terms = {kind: engine._lexical.snapshot(kind, self.rows[kind]) for kind in (OFFER, NEED)}
         tag_ids: dict[str, int] = {}
         self.tags = {}
         for kind in (OFFER, NEED):
@@ -813,14 +814,14 @@ class _PresentCards:
 
 
 def _ivf_neighbours(query: np.ndarray, base: np.ndarray, c: int, rng: np.random.Generator,
-                    probes: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    probes: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Approximate c nearest base rows (by dot product) of every query row: (query idx, base idx, similarity).
 
-    Spherical k-means on a sample of base gives about sqrt(len(base)) cells; each query searches its `probes`
+    Spherical k-means on a sample of base gives about 2 sqrt(len(base)) cells; each query searches its `probes`
     nearest cells exhaustively. Small inputs are searched exhaustively in blocks.
     """
-    n_cells = int(np.sqrt(len(base)))
-    if n_cells < 8:
+    n_cells = int(2 * np.sqrt(len(base)))
+    if n_cells < 16:
         cells = np.zeros(len(base), dtype=np.int64)
         probe = np.zeros((len(query), 1), dtype=np.int64)
     else:

@@ -171,6 +171,10 @@ class LexicalIndex:
         self._rows = {kind: {} for kind in self.KINDS}       # kind -> row -> {term: weight}
         self.norms = {kind: np.zeros(0, dtype=np.float64) for kind in self.KINDS}
         self._norm_docs = 0
+        # The same terms as numbers, for bulk scoring (snapshot): a term id per term, per-row id/weight arrays.
+        self._term_ids: dict[str, int] = {}
+        self._df_by_id = np.zeros(1024, dtype=np.float64)
+        self._row_arrays = {kind: {} for kind in self.KINDS}   # kind -> row -> (term ids, tf weights)
 
     def add(self, kind: str, row: int, text: str) -> None:
         """Index one card's text under its row."""
@@ -182,6 +186,9 @@ class LexicalIndex:
             self._arrays[kind].pop(term, None)
         self.df.update(weights.keys())
         self.n_docs += 1
+        tids = np.array([self._term_id(t) for t in weights], dtype=np.int64)
+        self._row_arrays[kind][row] = (tids, np.fromiter(weights.values(), dtype=np.float64, count=len(weights)))
+        self._df_by_id[tids] += 1.0
         self._ensure_norm_room(kind, row)
         self.norms[kind][row] = self._norm(weights)
         if self._norm_docs == 0 or abs(self.n_docs - self._norm_docs) > 0.25 * self._norm_docs:
@@ -203,6 +210,16 @@ class LexicalIndex:
                 del self.df[term]
         self.n_docs -= 1
         self.norms[kind][row] = 0.0
+        tids, _ = self._row_arrays[kind].pop(row)
+        self._df_by_id[tids] -= 1.0
+
+    def _term_id(self, term: str) -> int:
+        tid = self._term_ids.get(term)
+        if tid is None:
+            tid = self._term_ids[term] = len(self._term_ids)
+            if tid >= len(self._df_by_id):
+                self._df_by_id = np.concatenate([self._df_by_id, np.zeros(len(self._df_by_id))])
+        return tid
 
     def refresh_norms(self) -> None:
         """Recompute every stored norm with the current IDF."""
@@ -275,16 +292,18 @@ class LexicalIndex:
                 out[i] = min(dot / denom, 1.0) if denom > 0 else 0.0
         return out
 
-    def snapshot(self, kind: str, rows: np.ndarray, vocab: dict[str, int]) -> "SparseRows":
-        """The given rows' IDF-weighted terms as sorted (row, term) keys, for scoring many pairs at once."""
-        n_docs = max(self.n_docs, 1)
-        keys, vals = [], []
-        for row in rows.tolist():
-            for term, w in self._rows[kind].get(row, {}).items():
-                tid = vocab.setdefault(term, len(vocab))
-                keys.append((row, tid))
-                vals.append(w * float(idf(self.df[term], n_docs)))
-        return SparseRows.build(keys, vals, self.norms[kind])
+    def snapshot(self, kind: str, rows: np.ndarray) -> "SparseRows":
+        """The given rows' IDF-weighted terms as sorted (row, term id) keys, for scoring many pairs at once."""
+        arrays = self._row_arrays[kind]
+        empty = (np.zeros(0, np.int64), np.zeros(0))
+        parts = [arrays.get(row, empty) for row in rows.tolist()]
+        counts = np.fromiter((len(p[0]) for p in parts), dtype=np.int64, count=len(parts))
+        if counts.sum() == 0:
+            return SparseRows(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), self.norms[kind])
+        tids = np.concatenate([p[0] for p in parts])
+        tf = np.concatenate([p[1] for p in parts])
+        weights = tf * idf(self._df_by_id[tids], max(self.n_docs, 1))
+        return SparseRows(np.repeat(rows, counts), tids, weights, self.norms[kind])
 
     def rows_sharing(self, kind: str, text_terms: Iterable[str], max_df: int) -> list[tuple[str, np.ndarray]]:
         """Postings of the given terms that are rarer than `max_df` (candidate pairs for rounds)."""
