@@ -93,11 +93,19 @@ class ServerProcess:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30) -> "ServerProcess":
-        """Start the server and wait (polling with a deadline) until it answers HTTP."""
+        """Start the server and wait until it answers HTTP."""
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> "ServerProcess":
+        """Start the process without waiting for it (start several, then `wait_ready` on each)."""
         command = [sys.executable, "-c", "from kiosk.cli import main; main()", "serve",
                    "--host", self.host, "--port", str(self.port)]
         self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=self._log,
                                         stderr=subprocess.STDOUT)
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> "ServerProcess":
+        """Poll (with a deadline) until the launched server answers HTTP."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
