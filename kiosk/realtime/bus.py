@@ -80,10 +80,32 @@ def current_bus() -> EventBus:
     return _fallback
 
 
+_SEQS = "givetake.allocated_seqs"
+
+
 def next_seq(session: Session, event_id: int) -> int:
-    """Allocate the event's next seq atomically (the row lock serializes concurrent writers)."""
-    return session.execute(update(Event).where(Event.id == event_id).values(last_seq=Event.last_seq + 1)
-                           .returning(Event.last_seq)).scalar_one()
+    """Allocate the event's next seq atomically (the row lock serializes concurrent writers).
+
+    The first message of a transaction increments `Event.last_seq` and so takes the event row's lock (SQLite: the
+    database's) until commit; nobody else can allocate meanwhile, so further messages of the same transaction count
+    on locally and the highest seq is written once, before commit. A match makes four messages: one round trip
+    for the lock instead of four.
+    """
+    allocated = session.info.setdefault(_SEQS, {})
+    if event_id in allocated:
+        allocated[event_id][1] += 1
+        return allocated[event_id][1]
+    seq = session.execute(update(Event).where(Event.id == event_id).values(last_seq=Event.last_seq + 1)
+                          .returning(Event.last_seq)).scalar_one()
+    allocated[event_id] = [seq, seq]
+    return seq
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_last_seqs(session: Session) -> None:
+    for event_id, (first, last) in session.info.get(_SEQS, {}).items():
+        if last > first:
+            session.execute(update(Event).where(Event.id == event_id).values(last_seq=last))
 
 
 def publish(session: Session, event_id: int, type_: str, room: str, payload: dict) -> int:
@@ -97,6 +119,7 @@ def publish(session: Session, event_id: int, type_: str, room: str, payload: dic
 
 @sa_event.listens_for(Session, "after_commit")
 def _emit_after_commit(session: Session) -> None:
+    session.info.pop(_SEQS, None)
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
@@ -109,4 +132,5 @@ def _emit_after_commit(session: Session) -> None:
 
 @sa_event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
+    session.info.pop(_SEQS, None)
     session.info.pop(_PENDING, None)

@@ -156,3 +156,23 @@ def test_an_attendee_joins_with_the_personal_token_or_the_phone_session(rt_serve
     last = publish_now(rt_server.app, rt_event["event_id"], "contact", f"attendee:{rt_event['ana']}", {"x": 3})
     phone.wait_for(lambda t, p: p["seq"] == last)
     assert [p["x"] for _, p in phone.delivered] == [1, 3]
+
+
+def test_seqs_of_one_transaction_are_consecutive_and_last_seq_is_their_highest(rt_server, rt_event):
+    from kiosk.db import db
+    from kiosk.models import Event, EventLog
+    from kiosk.realtime import publish
+    from sqlalchemy import select
+    app, event_id = rt_server.app, rt_event["event_id"]
+    before = publish_now(app, event_id, "stats", "screen", {"n": 0})
+    with app.app_context():
+        s = db.session
+        seqs = [publish(s, event_id, "match", "screen", {"i": i}) for i in range(4)]
+        s.rollback()  # none of these happened
+        seqs = [publish(s, event_id, "match", "screen", {"i": i}) for i in range(4)]
+        s.commit()
+        assert seqs == [before + 1, before + 2, before + 3, before + 4]
+        assert s.get(Event, event_id).last_seq == before + 4
+        logged = s.scalars(select(EventLog.seq).where(EventLog.seq > before).order_by(EventLog.seq)).all()
+        assert logged == seqs
+    assert publish_now(app, event_id, "stats", "screen", {"n": 1}) == before + 5
