@@ -33,6 +33,8 @@ NEIGHBOUR_CARDS = 6
 CANDIDATES_PER_K = 1.5
 #: Terms and tags at most this frequent nominate every pair that shares them in a large round.
 RARE_DF = 24
+#: Leftovers beyond this many are matched again on their own graph before the exact greedy pass.
+LEFTOVER_DENSE = 200
 #: Pairs per chunk when gathering semantic vectors for exact pair scores (bounds memory).
 PAIR_CHUNK = 65536
 EXCLUDE_REASONS = ("matched", "declined", "met", "round")
@@ -514,7 +516,9 @@ class MatchEngine:
                     weights[ia, ib] = weights[ib, ia] = 0.0
         kk = min(k, n - 1)
         # Top-k by weight, ties to the lower index: argsort of a stable sort on -weight.
-        nbrs = np.argsort(-weights, axis=1, kind="stable")[:, :kk]
+        spread = np.random.default_rng(n).permutation(n)  # ties: see _sparse_round_graph
+        nbrs = np.argsort(-weights[:, spread], axis=1, kind="stable")[:, :kk]
+        nbrs = spread[nbrs]
         u = np.repeat(np.arange(n), kk)
         v = nbrs.ravel()
         w = weights[u, v]
@@ -592,7 +596,10 @@ class MatchEngine:
         x = np.concatenate([u, v])
         y = np.concatenate([v, u])
         ww = np.concatenate([w, w])
-        order = np.lexsort((y, -ww, x))
+        # Ties go to a fixed pseudo-random order, not to the lowest index: people with identical cards would
+        # otherwise all choose the same few partners and leave a star-shaped graph that pairs almost nobody.
+        spread = np.random.default_rng(len(ids)).permutation(n)
+        order = np.lexsort((spread[y], -ww, x))
         x, y, ww = x[order], y[order], ww[order]
         first = np.r_[True, x[1:] != x[:-1]] if len(x) else np.zeros(0, bool)
         starts = np.flatnonzero(first)
@@ -636,7 +643,17 @@ class MatchEngine:
         mate = rounds.max_weight_pairs(n, u, v, w, seed=seed) if n else np.zeros(0, dtype=np.int64)
         pairs = [(int(ids[i]), int(ids[j])) for i, j in enumerate(mate.tolist()) if j > i]
         left = [int(ids[i]) for i in range(n) if mate[i] < 0]
-        pairs += self._pair_leftovers(left, seed)
+        # Many people left alone (their partners all went elsewhere): match them again on their own graph.
+        while len(left) > LEFTOVER_DENSE:
+            ids2, u2, v2, w2 = self.round_graph(left, k)
+            mate2 = rounds.max_weight_pairs(len(ids2), u2, v2, w2, seed=seed)
+            more = [(int(ids2[i]), int(ids2[j])) for i, j in enumerate(mate2.tolist()) if j > i]
+            if not more:
+                break
+            pairs += more
+            left = [int(ids2[i]) for i in range(len(ids2)) if mate2[i] < 0]
+            u, v, w = np.r_[u, np.searchsorted(ids, ids2[u2])], np.r_[v, np.searchsorted(ids, ids2[v2])], np.r_[w, w2]
+        pairs += self._pair_leftovers(left[:LEFTOVER_DENSE * 4], seed)
         placed = {x for p in pairs for x in p}
         left = [x for x in left if x not in placed]
         groups: list[tuple[int, ...]] = sorted(pairs)
@@ -667,11 +684,19 @@ class MatchEngine:
         if len(left) < 2:
             return []
         rng = np.random.default_rng(seed)
+        # Scores among the leftovers in one dense block (not one exact score per pair): there can be hundreds,
+        # e.g. people with no cards, who have no edges at all.
+        slots = np.array([self._slot_of[p] for p in left], dtype=np.int64)
+        index_of = np.full(self._n_slots + 1, -1, dtype=np.int64)
+        index_of[slots] = np.arange(len(left))
+        fwd = self._block_scores(OFFER, NEED, slots, index_of, len(left))
+        weights = np.round(reciprocal(fwd, fwd.T), 6)
         candidates = []
         for i, a in enumerate(left):
-            for b in left[i + 1:]:
+            for j in range(i + 1, len(left)):
+                b = left[j]
                 if not self.is_excluded(a, b):
-                    candidates.append((-self.score(a, b), float(rng.random()), a, b))
+                    candidates.append((-float(weights[i, j]), float(rng.random()), a, b))
         candidates.sort()
         taken: set[int] = set()
         pairs = []

@@ -166,8 +166,7 @@ class LexicalIndex:
     def __init__(self):
         self.df: Counter[str] = Counter()
         self.n_docs = 0
-        self._postings = {kind: {} for kind in self.KINDS}   # kind -> term -> {row: weight}
-        self._arrays = {kind: {} for kind in self.KINDS}     # kind -> term -> (rows, weights), rebuilt on change
+        self._postings: dict[str, dict[str, _Posting]] = {kind: {} for kind in self.KINDS}
         self._rows = {kind: {} for kind in self.KINDS}       # kind -> row -> {term: weight}
         self.norms = {kind: np.zeros(0, dtype=np.float64) for kind in self.KINDS}
         self._norm_docs = 0
@@ -182,8 +181,10 @@ class LexicalIndex:
         self._rows[kind][row] = weights
         postings = self._postings[kind]
         for term, w in weights.items():
-            postings.setdefault(term, {})[row] = w
-            self._arrays[kind].pop(term, None)
+            posting = postings.get(term)
+            if posting is None:
+                posting = postings[term] = _Posting()
+            posting.add(row, w)
         self.df.update(weights.keys())
         self.n_docs += 1
         tids = np.array([self._term_id(t) for t in weights], dtype=np.int64)
@@ -201,10 +202,9 @@ class LexicalIndex:
             return
         postings = self._postings[kind]
         for term in weights:
-            del postings[term][row]
-            if not postings[term]:
+            postings[term].remove(row)
+            if not postings[term].size:
                 del postings[term]
-            self._arrays[kind].pop(term, None)
             self.df[term] -= 1
             if self.df[term] <= 0:
                 del self.df[term]
@@ -305,28 +305,12 @@ class LexicalIndex:
         weights = tf * idf(self._df_by_id[tids], max(self.n_docs, 1))
         return SparseRows(np.repeat(rows, counts), tids, weights, self.norms[kind])
 
-    def rows_sharing(self, kind: str, text_terms: Iterable[str], max_df: int) -> list[tuple[str, np.ndarray]]:
-        """Postings of the given terms that are rarer than `max_df` (candidate pairs for rounds)."""
-        out = []
-        for term in text_terms:
-            arrays = self._posting_arrays(kind, term)
-            if arrays is not None and self.df.get(term, 0) <= max_df:
-                out.append((term, arrays[0]))
-        return out
-
     def row_terms(self, kind: str, row: int) -> dict[str, float]:
         return self._rows[kind].get(row, {})
 
     def _posting_arrays(self, kind: str, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        arrays = self._arrays[kind].get(term)
-        if arrays is None:
-            posting = self._postings[kind].get(term)
-            if not posting:
-                return None
-            rows = np.fromiter(posting.keys(), dtype=np.int64, count=len(posting))
-            weights = np.fromiter(posting.values(), dtype=np.float64, count=len(posting))
-            arrays = self._arrays[kind][term] = (rows, weights)
-        return arrays
+        posting = self._postings[kind].get(term)
+        return posting.arrays() if posting is not None else None
 
     def _norm(self, weights: dict[str, float]) -> float:
         n_docs = max(self.n_docs, 1)
@@ -338,6 +322,40 @@ class LexicalIndex:
             grown = np.zeros(max(2 * len(norms), row + 1, 64), dtype=np.float64)
             grown[: len(norms)] = norms
             self.norms[kind] = grown
+
+
+class _Posting:
+    """The rows holding one term, as arrays kept current on every add/remove (swap-remove, grown by doubling)."""
+
+    __slots__ = ("rows", "weights", "size", "where")
+
+    def __init__(self):
+        self.rows = np.empty(4, dtype=np.int64)
+        self.weights = np.empty(4, dtype=np.float64)
+        self.size = 0
+        self.where: dict[int, int] = {}
+
+    def add(self, row: int, weight: float) -> None:
+        if self.size == len(self.rows):
+            self.rows = np.concatenate([self.rows, np.empty(self.size, dtype=np.int64)])
+            self.weights = np.concatenate([self.weights, np.empty(self.size)])
+        self.rows[self.size] = row
+        self.weights[self.size] = weight
+        self.where[row] = self.size
+        self.size += 1
+
+    def remove(self, row: int) -> None:
+        i = self.where.pop(row)
+        last = self.size - 1
+        if i != last:
+            moved = int(self.rows[last])
+            self.rows[i] = moved
+            self.weights[i] = self.weights[last]
+            self.where[moved] = i
+        self.size = last
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.rows[: self.size], self.weights[: self.size]
 
 
 class SparseRows:
