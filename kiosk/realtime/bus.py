@@ -16,11 +16,11 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event as sa_event, update
 from sqlalchemy.orm import Session
 
+from ..db import after_commit
 from ..models import Event, EventLog
 
 log = logging.getLogger(__name__)
 
-_PENDING = "givetake.pending_emits"
 #: Message types clients may receive (checkin goes to staff only).
 MESSAGE_TYPES = ("match", "contact", "round", "stats", "checkin")
 
@@ -112,25 +112,17 @@ def publish(session: Session, event_id: int, type_: str, room: str, payload: dic
     """Log a message in the caller's transaction and queue its emit for after commit; returns its seq."""
     seq = next_seq(session, event_id)
     session.add(EventLog(event_id=event_id, seq=seq, type=type_, room=room, payload=payload))
-    session.info.setdefault(_PENDING, []).append(
-        (current_bus(), type_, room_name(event_id, room), {**payload, "seq": seq}))
+    bus, target, message = current_bus(), room_name(event_id, room), {**payload, "seq": seq}
+    # A failed emit is logged by after_commit and never undoes the commit: clients catch up by seq.
+    after_commit(session, lambda: bus.emit(type_, target, message))
     return seq
 
 
 @sa_event.listens_for(Session, "after_commit")
-def _emit_after_commit(session: Session) -> None:
+def _forget_seqs_after_commit(session: Session) -> None:
     session.info.pop(_SEQS, None)
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    for bus, type_, room, payload in pending:
-        try:
-            bus.emit(type_, room, payload)
-        except Exception:  # a dead transport must not undo a committed check-in; clients catch up by seq
-            log.exception("could not emit %s to %s", type_, room)
 
 
 @sa_event.listens_for(Session, "after_rollback")
-def _drop_after_rollback(session: Session) -> None:
+def _forget_seqs_after_rollback(session: Session) -> None:
     session.info.pop(_SEQS, None)
-    session.info.pop(_PENDING, None)
