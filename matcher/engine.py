@@ -35,6 +35,8 @@ CANDIDATES_PER_K = 1.5
 RARE_DF = 24
 #: Leftovers beyond this many are matched again on their own graph before the exact greedy pass.
 LEFTOVER_DENSE = 200
+#: At most this many such re-matchings.
+LEFTOVER_ROUNDS = 3
 #: Pairs per chunk when gathering semantic vectors for exact pair scores (bounds memory).
 PAIR_CHUNK = 65536
 EXCLUDE_REASONS = ("matched", "declined", "met", "round")
@@ -644,9 +646,12 @@ class MatchEngine:
         pairs = [(int(ids[i]), int(ids[j])) for i, j in enumerate(mate.tolist()) if j > i]
         left = [int(ids[i]) for i in range(n) if mate[i] < 0]
         # Many people left alone (their partners all went elsewhere): match them again on their own graph.
-        while len(left) > LEFTOVER_DENSE:
+        for _ in range(LEFTOVER_ROUNDS):
+            if len(left) <= LEFTOVER_DENSE:
+                break
             ids2, u2, v2, w2 = self.round_graph(left, k)
-            mate2 = rounds.max_weight_pairs(len(ids2), u2, v2, w2, seed=seed)
+            # Second-chance pairs: cheap passes only, the thorough pass would cost more than it adds here.
+            mate2 = rounds.max_weight_pairs(len(ids2), u2, v2, w2, seed=seed, thorough=False)
             more = [(int(ids2[i]), int(ids2[j])) for i, j in enumerate(mate2.tolist()) if j > i]
             if not more:
                 break
@@ -881,7 +886,10 @@ def _ivf_neighbours(query: np.ndarray, base: np.ndarray, c: int, rng: np.random.
             q = asking[start:start + 4096]
             block = query[q] @ base[members].T
             take = min(c, len(members))
-            top = np.argpartition(-block, take - 1, axis=1)[:, :take] if take < len(members) else \
+            # A little seeded noise spreads exact ties (people with identical cards) over all of them; otherwise
+            # every query would nominate the same few rows and the round's graph would be a star.
+            jittered = block + rng.uniform(0.0, 1e-4, size=block.shape).astype(block.dtype)
+            top = np.argpartition(-jittered, take - 1, axis=1)[:, :take] if take < len(members) else \
                 np.broadcast_to(np.arange(len(members)), (len(q), len(members)))
             qi.append(np.repeat(q, take))
             bi.append(members[top].ravel())

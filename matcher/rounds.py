@@ -38,7 +38,7 @@ class RoundResult:
 
 
 def max_weight_pairs(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, seed: int = 0,
-                     max_passes: int = MAX_PASSES) -> np.ndarray:
+                     max_passes: int = MAX_PASSES, thorough: bool = True) -> np.ndarray:
     """Mate of every node 0..n-1 (-1 if unmatched) for a matching of high total weight on edges (u, v, w).
 
     Edges with weight <= 0 are ignored; parallel edges keep their largest weight. Ties are broken by a permutation
@@ -63,7 +63,7 @@ def max_weight_pairs(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, seed: 
         adj[b][a] = x
         edges.append((a, b, x))
     mate = _global_paths(n, edges)
-    _improve(mate, adj, edges, max_passes)
+    _improve(mate, adj, edges, max_passes, thorough=thorough)
     return np.asarray(mate, dtype=np.int64)
 
 
@@ -124,10 +124,13 @@ def _global_paths(n: int, edges: list[tuple[int, int, float]]) -> list[int]:
 
 
 def _improve(mate: list[int], adj: list[dict[int, float]], edges: list[tuple[int, int, float]],
-             max_passes: int, depth: int = 3) -> None:
+             max_passes: int, depth: int = 3, thorough: bool = True) -> None:
     """Cheap passes to convergence, one thorough pass, then cheap passes again around what moved."""
-    _local_search(mate, adj, edges, max_passes, depth, thorough=False)
     if len(edges) > THOROUGH_MAX_EDGES:
+        # A big round: one pass of short paths, to stay within seconds (quality is measured at 2,000).
+        depth, max_passes = 1, 1
+    _local_search(mate, adj, edges, max_passes, depth, thorough=False)
+    if not thorough or len(edges) > THOROUGH_MAX_EDGES:
         return  # a big round: the thorough pass costs more than the fraction of a percent it adds
     changed = _local_search(mate, adj, edges, 1, depth, thorough=True)
     if changed:
