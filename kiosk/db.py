@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -47,6 +49,46 @@ def _read_only_request() -> bool:
     return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
 
 
+class _SerializedWriterConnection(sqlite3.Connection):
+    """A pysqlite connection whose write transactions queue on a lock in this process.
+
+    SQLite's own busy handler is not a queue: a waiting writer sleeps and retries while newcomers get in, so under
+    a burst of kiosks one unlucky check-in can wait past the timeout. Writers of one process (the laptop tier)
+    wait here instead, blocked on a lock, and go as soon as the previous one commits. Subclassed per engine
+    (`write_lock` is per database).
+    """
+
+    write_lock: threading.RLock
+    holds_write_lock = False
+
+    def begin_write(self) -> None:
+        if not self.write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise sqlite3.OperationalError("database is locked (other writers kept it for too long)")
+        self.holds_write_lock = True
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._release()
+            raise
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self.holds_write_lock:
+            self.holds_write_lock = False
+            self.write_lock.release()
+
+
 def _sqlite_begin(conn) -> None:
     # Take the write lock at BEGIN: a deferred transaction that reads then writes can fail with "database is
     # locked" without waiting for busy_timeout, which would lose a kiosk's write under load. Pages fetched with
@@ -55,14 +97,16 @@ def _sqlite_begin(conn) -> None:
     if conn.get_execution_options().get("sqlite_deferred") or _read_only_request():
         conn.exec_driver_sql("BEGIN")
     else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.connection.dbapi_connection.begin_write()
 
 
 def make_engine(url: str, **kwargs) -> Engine:
     """Create an engine with the settings each backend needs for concurrent kiosks."""
     if url.startswith("sqlite"):
+        factory = type("SerializedWriterConnection", (_SerializedWriterConnection,),
+                       {"write_lock": threading.RLock()})
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                                  "check_same_thread": False,
+                                                  "check_same_thread": False, "factory": factory,
                                                   "isolation_level": None}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

@@ -12,6 +12,7 @@ import threading
 import time
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
 import matcher
@@ -82,11 +83,22 @@ class MatcherLoop:
                 continue
             self._idle.clear()
             try:
-                self.handle(item)
+                self.handle_with_retry(item)
             except Exception:
                 log.exception("matcher could not handle %r", item)
             finally:
                 self.processed += 1
+
+    def handle_with_retry(self, item: dict, attempts: int = 3) -> None:
+        """Handle an item; a busy or unreachable database is retried with a short backoff, not given up on."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self.handle(item)
+            except OperationalError:
+                if attempt == attempts:
+                    raise
+                log.warning("database busy while handling %r; retrying (%d/%d)", item, attempt, attempts)
+                time.sleep(0.25 * 2 ** attempt)
 
     def flush_stats(self) -> None:
         """Publish the counters of events that changed, at most once a second each (bursts stay readable)."""
@@ -143,50 +155,67 @@ class MatcherLoop:
         return row
 
     def engine_for(self, event_id: int) -> matcher.MatchEngine:
-        """The event's engine, built from the database on first use (everyone present, known pairs excluded)."""
+        """The event's engine, built from the database on first use (everyone present, known pairs excluded).
+
+        Reading and encoding happen outside any write transaction: on SQLite a write transaction is the whole
+        database's lock, and kiosks must not wait while the encoder runs.
+        """
         engine = self.engines.get(event_id)
         if engine is not None:
             return engine
-        with self.database.transaction() as session:
-            event = session.get(Event, event_id)
-            settings = service.settings_of(event)
-            engine = matcher.MatchEngine(self.encoder, capacity=int(settings["capacity"]),
-                                         window_s=float(settings["window_s"]),
-                                         exclude_same_company=bool(settings["exclude_same_company"]))
+        model_id = self.model_id
+        with self.database.reader() as session:
+            settings = service.settings_of(session.get(Event, event_id))
             people = service.present_attendees(session, event_id)
-            model_id = self.model_id
-            profiles = engine.upsert_many([service.profile_of(a, model_id) for a in people])
-            for attendee, profile in zip(people, profiles):
-                service.store_embeddings(attendee, profile, model_id)
-            for a, b, reason in service.known_pairs(session, event_id):
-                engine.exclude(a, b, reason=reason)
+            wanted = [service.profile_of(a, model_id) for a in people]
+            pairs = service.known_pairs(session, event_id)
+        engine = matcher.MatchEngine(self.encoder, capacity=int(settings["capacity"]),
+                                     window_s=float(settings["window_s"]),
+                                     exclude_same_company=bool(settings["exclude_same_company"]))
+        profiles = engine.upsert_many(wanted)
+        for a, b, reason in pairs:
+            engine.exclude(a, b, reason=reason)
+        to_cache = [p for p, w in zip(profiles, wanted) if service.needs_embeddings(w)]
+        if to_cache and model_id:
+            with self.database.transaction() as session:
+                service.store_embeddings(session, to_cache, model_id)
         self.engines[event_id] = engine
         log.info("matcher engine for event %s rebuilt with %d people", event_id, len(people))
         return engine
 
     def on_present(self, event_id: int, attendee_id: int) -> list:
-        """Someone checked in or changed their cards: (re)index them and store their best new matches."""
+        """Someone checked in or changed their cards: (re)index them and store their best new matches.
+
+        Read, encode and suggest without a write lock; then one short transaction stores vectors and matches.
+        The engine records a match only once it is committed, so a failed write is simply retried.
+        """
         engine = self.engine_for(event_id)
-        with self.database.transaction() as session:
+        model_id = self.model_id
+        with self.database.reader() as session:
             attendee = session.scalar(select(Attendee).where(Attendee.id == attendee_id)
                                       .options(selectinload(Attendee.cards)))
             if attendee is None or attendee.checked_in_at is None or attendee.erased_at is not None:
                 if attendee_id in engine:
                     engine.remove(attendee_id)
                 return []
-            model_id = self.model_id
-            profile = engine.upsert(service.profile_of(attendee, model_id))
-            service.store_embeddings(attendee, profile, model_id)
-            settings = service.settings_of(session.get(Event, event_id))
-            found = engine.suggest(attendee_id, k=int(settings["k"]))
-            if not found:
-                return []
+            wanted = service.profile_of(attendee, model_id)
+            k = int(service.settings_of(session.get(Event, event_id))["k"])
+        profile = engine.upsert(wanted)
+        found = engine.suggest(attendee_id, k=k)
+        cache = service.needs_embeddings(wanted) and model_id
+        if not found and not cache:
+            return []
+        saved, recorded = [], []
+        with self.database.transaction() as session:
+            if cache:
+                service.store_embeddings(session, [profile], model_id)
             ids = {m.a for m in found} | {m.b for m in found}
             people = {a.id: a for a in session.scalars(select(Attendee).where(Attendee.id.in_(ids)))}
-            saved = []
             for match in found:
                 row = service.save_match(session, event_id, match, people)
                 if row is not None:
-                    engine.record(match)
                     saved.append(row)
-            return saved
+                    recorded.append(match)
+        for match in recorded:
+            engine.record(match)
+        return saved

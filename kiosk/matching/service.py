@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 import matcher
 from matcher.scoring import topic
-from ..models import Attendee, CardKind, Contact, Event, Match, MatchSource, MatchStatus
+from ..models import Attendee, Card, CardKind, Contact, Event, Match, MatchSource, MatchStatus
 from ..realtime import publish
 
 #: Defaults for Event.match_settings.
@@ -32,13 +32,28 @@ def profile_of(attendee: Attendee, model_id: str | None) -> matcher.Profile:
                            company=attendee.company or None, name=attendee.first_name)
 
 
-def store_embeddings(attendee: Attendee, profile: matcher.Profile, model_id: str | None) -> None:
-    """Cache the vectors the engine computed on the attendee's cards (a restart then skips the encoder)."""
-    if not model_id:
+def needs_embeddings(profile: matcher.Profile) -> bool:
+    """True if some card of the profile had no cached vector (so the engine encoded it and it is worth storing)."""
+    return any(card.embedding is None for card in (*profile.offers, *profile.needs))
+
+
+def store_embeddings(session: Session, profiles: list[matcher.Profile], model_id: str | None) -> None:
+    """Cache the vectors the engine computed on these attendees' cards (a restart then skips the encoder).
+
+    Runs in its own short transaction after the encoding: a card edited meanwhile (other text at that position)
+    keeps no vector rather than a wrong one.
+    """
+    if not model_id or not profiles:
         return
-    for kind, cards in ((CardKind.offer, profile.offers), (CardKind.need, profile.needs)):
-        for row, card in zip(attendee.cards_of(kind), cards):
-            if card.embedding is not None and row.embedding_model != model_id:
+    by_id = {p.id: p for p in profiles}
+    rows = session.scalars(select(Card).where(Card.attendee_id.in_(by_id))
+                           .order_by(Card.attendee_id, Card.kind, Card.position))
+    for row in rows:
+        profile = by_id[row.attendee_id]
+        cards = profile.offers if row.kind == CardKind.offer else profile.needs
+        if row.position < len(cards):
+            card = cards[row.position]
+            if card.embedding is not None and card.text == (row.text or "") and row.embedding_model != model_id:
                 row.embedding = np.asarray(card.embedding, dtype=np.float32).tobytes()
                 row.embedding_model = model_id
 
