@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 
 from bench.common import percentiles, result
 from matcher import Card, MatchEngine, Profile
-from matcher.encoders import FusedEncoder, semantic_of
+from matcher.encoders import FusedEncoder
 from matcher.evaluation import evaluate, load_eval_set
 from matcher.rounds import max_weight_pairs
 
