@@ -81,8 +81,13 @@ def _serving():
     return attendee
 
 
-def _serve(attendee_id: int) -> None:
-    session["kiosk"] = {"id": attendee_id, "at": time.time()}
+def _serve(attendee, *, editing: bool = False) -> None:
+    """Remember whom this kiosk serves; `editing` when they were checked in already and came back to edit."""
+    session["kiosk"] = {"id": attendee.id, "at": time.time(), "editing": editing}
+
+
+def _editing() -> bool:
+    return bool((session.get("kiosk") or {}).get("editing"))
 
 
 def _require_serving():
@@ -126,7 +131,7 @@ def lookup():
 def select_attendee():
     """Choose yourself from the search results."""
     attendee = service.load_attendee(db.session, g.event, request.form.get("attendee_id", type=int) or 0)
-    _serve(attendee.id)
+    _serve(attendee, editing=attendee.checked_in_at is not None)
     if attendee.checked_in_at is not None:
         return redirect(url_for("kiosk.already"))
     return redirect(url_for("kiosk.details"))
@@ -142,7 +147,7 @@ def ticket():
         if request.accept_mimetypes.best == "application/json":
             return jsonify(exc.to_dict()), exc.status
         return _render("start.html", status=exc.status, query="", results=[], error=exc.message, expired=False)
-    _serve(attendee.id)
+    _serve(attendee, editing=attendee.checked_in_at is not None)
     target = url_for("kiosk.already") if attendee.checked_in_at else url_for("kiosk.details")
     if request.accept_mimetypes.best == "application/json":
         return jsonify({"redirect": target})
@@ -160,7 +165,7 @@ def walkin():
         except DomainError as exc:
             db.session.rollback()
             return _render("walkin.html", status=exc.status, values=values, error=exc)
-        _serve(attendee.id)
+        _serve(attendee)
         return redirect(url_for("kiosk.details"))  # everyone sees their badge before it prints
     return _render("walkin.html", values=values, error=None)
 
@@ -226,14 +231,16 @@ def consent():
     if request.method == "POST":
         fields = {"consent_screen": bool(request.form.get("consent_screen")),
                   "consent_share": request.form.getlist("consent_share")}
-        if attendee.checked_in_at is not None:
+        if _editing():
             # Someone already here came back to edit their cards: save, no second check-in, no badge.
+            # (Without the flag, a checked-in attendee here means another kiosk won the race: see below.)
             try:
                 apply_fields(attendee, fields)
                 db.session.commit()
             except DomainError as exc:
                 db.session.rollback()
-                return _render("consent.html", status=exc.status, attendee=attendee, shareable=SHAREABLE, error=exc)
+                return _render("consent.html", status=exc.status, attendee=attendee, shareable=SHAREABLE, error=exc,
+                               editing=True)
             session.pop("kiosk", None)
             return _render("done.html", attendee=attendee, personal_url=None, qr_svg=None, job=None, saved=True,
                            seconds=current_app.config["KIOSK_DONE_SECONDS"])
@@ -247,10 +254,11 @@ def consent():
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
-            return _render("consent.html", status=exc.status, attendee=attendee, shareable=SHAREABLE, error=exc)
+            return _render("consent.html", status=exc.status, attendee=attendee, shareable=SHAREABLE, error=exc,
+                           editing=False)
         session.pop("kiosk", None)
         return _done(attendee, result.personal_token, job)
-    return _render("consent.html", attendee=attendee, shareable=SHAREABLE, error=None)
+    return _render("consent.html", attendee=attendee, shareable=SHAREABLE, error=None, editing=_editing())
 
 
 def _print_badge(attendee):
@@ -272,6 +280,7 @@ def _done(attendee, token: str | None, job=None):
 def already():
     """Already checked in (here or at another kiosk): reprint, get the phone QR again, or edit the cards."""
     attendee = _require_serving()
+    _serve(attendee, editing=True)  # from here the card steps only save: no second check-in
     if request.method == "POST":
         action = request.form.get("action")
         if action == "qr":

@@ -193,3 +193,17 @@ def test_someone_already_here_can_edit_cards_without_a_second_check_in(app, kios
         assert again.checked_in_at == checked_in_at and again.personal_token_hash == token_hash
         assert [c.text for c in again.cards_of(CardKind.offer)] == ["Airflow and dbt pipelines"]
         assert again.consent_screen is True
+
+
+def test_losing_a_check_in_race_says_another_kiosk_did_it(app, kiosk_client, event_people):
+    csrf = _csrf(kiosk_client)
+    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["ben"], "csrf_token": csrf})
+    with app.app_context():  # meanwhile, the kiosk next to this one checks Ben in
+        from kiosk.checkin.service import check_in
+        from kiosk.models import Event
+        s = db.session
+        assert check_in(s, s.get(Event, event_people["event_id"]), s.get(Attendee, event_people["ben"])).checked_in
+        s.commit()
+    lost = kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
+    assert lost.headers["Location"].endswith("/kiosk/already?raced=1")
+    assert "Another kiosk checked you in" in kiosk_client.get("/kiosk/already?raced=1").get_data(as_text=True)
