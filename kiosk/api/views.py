@@ -7,10 +7,11 @@ be sent by another site, a cookie can). Errors are `{"code", "message", "details
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 
 from flask import Blueprint, g, jsonify, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..attendees.service import apply_fields, set_cards, update_attendee
@@ -21,7 +22,8 @@ from ..errors import Conflict, DomainError, Forbidden, NotFound, ValidationFaile
 from ..events.service import get_event
 from ..extensions import csrf, limiter
 from ..matching.service import attendee_payload, matches_for
-from ..models import (Attendee, CardKind, Contact, DeviceKind, Event, IdempotentResponse, Match, MatchStatus)
+from ..models import (Attendee, CardKind, Contact, DeviceKind, Event, IdempotentResponse, Match, MatchStatus,
+                      utcnow)
 from ..personal import badge_url, personal_url
 from .openapi import openapi_document
 
@@ -29,6 +31,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)  # checked below, only where a cookie (not a bearer token) authenticates the call
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+#: How long the first answer to an Idempotency-Key is kept for retries.
+KEEP_ANSWERS = timedelta(hours=24)
 
 
 class Actor:
@@ -156,6 +160,10 @@ def writes(view):
                 raise
             body, status = exc.to_dict(), exc.status
         if key:
+            # First answers are kept a day (they may hold a personal token): long enough for any retry.
+            session.execute(delete(IdempotentResponse).where(
+                IdempotentResponse.scope.startswith(f"{g.api_actor.scope}:", autoescape=True),
+                IdempotentResponse.created_at < utcnow() - KEEP_ANSWERS))
             session.add(IdempotentResponse(scope=scope, key=key, status_code=status, body=body))
         try:
             session.commit()

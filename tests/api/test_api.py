@@ -171,3 +171,17 @@ def test_a_kiosk_browser_cookie_also_needs_csrf_for_writes(app, client, event_pe
 def test_unknown_fields_are_refused(api, event_people):
     response = api.send("PATCH", f"{BASE}/attendees/{event_people['ana']}", {"checked_in_at": "2020-01-01"})
     assert response.status_code == 422 and "checked_in_at" in response.get_json()["message"]
+
+
+def test_stored_first_answers_expire_after_a_day(app, api, event_people):
+    from datetime import timedelta
+    from kiosk.models import IdempotentResponse, utcnow
+    url = f"{BASE}/attendees/{event_people['ana']}/checkin"
+    assert api.send("POST", url, {}, headers={"Idempotency-Key": "old-key"}).status_code == 200
+    with app.app_context():
+        row = db.session.scalar(select(IdempotentResponse))
+        row.created_at = utcnow() - timedelta(hours=25)
+        db.session.commit()
+    api.send("POST", f"{BASE}/attendees/{event_people['ben']}/checkin", {}, headers={"Idempotency-Key": "new-key"})
+    with app.app_context():
+        assert [r.key for r in db.session.scalars(select(IdempotentResponse))] == ["new-key"]
