@@ -245,6 +245,9 @@ def _print_urls(slug: str, base: str | None = None) -> None:
     if "screen.show" in rules:
         click.echo(f"    Screen:  {base}/screen/{slug}")
     click.echo(f"    Admin:   {base}/admin/events/{slug}")
+    if "devices.devices" in rules:
+        click.echo(f"    A tablet or TV shows a pairing screen first: pair it in {base}/admin/events/{slug}/devices "
+                   "(or click 'Use this browser' there).")
 
 
 def _load_capability_commands() -> None:
