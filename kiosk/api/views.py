@@ -18,7 +18,7 @@ from ..attendees.service import apply_fields, set_cards, update_attendee
 from ..checkin import service as checkin
 from ..db import db
 from ..devices.service import current_device
-from ..errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from ..errors import DomainError, Forbidden, NotFound, ValidationFailed
 from ..events.service import get_event
 from ..extensions import csrf, limiter
 from ..matching.service import attendee_payload, matches_for
@@ -287,8 +287,8 @@ def check_in(slug: str, attendee_id: int):
         apply_fields(person, consent)
     result = checkin.check_in(db.session, event, person, g.api_actor.device)
     if not result.checked_in:
-        raise Conflict(f"{person.first_name} is already checked in.", code="already_checked_in",
-                       details={"checked_in_at": result.checked_in_at.isoformat()})
+        raise checkin.CheckInConflict(f"{person.first_name} is already checked in.",
+                                      details={"checked_in_at": result.checked_in_at.isoformat()})
     body = result.to_dict()
     body["personal_url"] = personal_url(result.personal_token, event)
     body["badge_url"] = badge_url(person.badge_token, event)

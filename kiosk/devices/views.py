@@ -10,26 +10,17 @@ from ..db import db
 from ..errors import DomainError
 from ..events.service import get_event
 from ..extensions import limiter
-from ..models import Device, DeviceKind, utcnow
+from ..models import Device, DeviceKind, Event, utcnow
 from .service import COOKIE, create_device, new_pairing_code, pair, revoke, set_device_cookie
 
 bp = Blueprint("devices", __name__)
 
 
 def _landing(device: Device) -> str:
+    """Where a freshly paired device goes: a screen to its event's live screen, a kiosk to the start page."""
     if device.kind == DeviceKind.screen:
-        return url_for("screen.show", slug=device_event_slug(device)) if "screen.show" in _endpoints() else "/"
+        return url_for("screen.show", slug=db.session.get(Event, device.event_id).slug)
     return url_for("kiosk.start")
-
-
-def _endpoints() -> set[str]:
-    from flask import current_app
-    return {rule.endpoint for rule in current_app.url_map.iter_rules()}
-
-
-def device_event_slug(device: Device) -> str:
-    from ..models import Event
-    return db.session.get(Event, device.event_id).slug
 
 
 @bp.get("/admin/events/<slug>/devices")

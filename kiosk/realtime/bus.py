@@ -48,19 +48,16 @@ class InProcessBus:
         socketio.emit(type_, payload, to=room)
 
 
-class RedisBus:
-    """Scale-out: Flask-SocketIO was set up with `message_queue=<redis>`, so an emit is published on Redis and every
-    app process (each listening on the queue) delivers it to the sockets it holds; the matcher process only publishes.
+class RedisBus(InProcessBus):
+    """Scale-out: the same emit, but Flask-SocketIO was set up with `message_queue=<redis>`, so it is published on
+    Redis and every app process (each listening on the queue) delivers it to the sockets it holds; the matcher
+    process only publishes.
     """
 
     name = "redis"
 
     def __init__(self, url: str):
         self.url = url
-
-    def emit(self, type_: str, room: str, payload: dict) -> None:
-        from ..extensions import socketio
-        socketio.emit(type_, payload, to=room)
 
 
 def init_app(app: Flask) -> None:
