@@ -26,11 +26,14 @@ import uuid
 from pathlib import Path
 
 from bench.common import percentiles, result
+from kiosk.launch import resolve_async_mode  # imports nothing but the standard library (and gevent, to look)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = "realtime"
 TARGET_ONE_PROCESS_MS = 100
 TARGET_ACROSS_MS = 250
+#: How `givetake serve` (and so the peer) runs: GIVETAKE_ASYNC_MODE as `serve` reads it (auto: gevent if installed).
+ASYNC_MODE = resolve_async_mode(os.environ.get("GIVETAKE_ASYNC_MODE") or "auto")
 REDIS_URL = os.environ.get("GIVETAKE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 PG_ADMIN_URL = os.environ.get("GIVETAKE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -45,46 +48,61 @@ CARDS = [  # (offer, offer tag, need, need tag): people of kind i and i^1 comple
 # -- the pieces that run in their own processes ---------------------------------------------------------------
 
 def swarm_main(url: str, event: str, token: str, count: int, last_seq: int) -> None:
-    """Connect `count` clients to the screen room; the last one reports each match: `match <tag> <monotonic>`."""
+    """Connect `count` clients to the screen room; the last one reports each match: `match <tag> <monotonic>`.
+
+    One asyncio loop holds every client (python-socketio's AsyncClient over aiohttp): 1,000 clients are 1,000
+    sockets, not the 2,000+ threads of the threading client, so the swarm measures the server, not itself.
+    """
+    import asyncio
+    import gc
+
     import socketio
-    clients = []
-    lock = threading.Lock()
 
     def on_match(payload):
-        now = time.monotonic()
         tag = payload.get("bench_tag") or max(payload["a"]["id"], payload["b"]["id"])
-        with lock:
-            sys.stdout.write(f"match {tag} {now:.6f}\n")
-            sys.stdout.flush()
+        sys.stdout.write(f"match {tag} {time.monotonic():.6f}\n")
+        sys.stdout.flush()
 
-    def connect(i: int, probe: bool):
-        client = socketio.Client(reconnection=False)
-        if probe:
-            client.on("match", on_match)
-        else:
-            client.on("match", lambda payload: None)
-        client.connect(url, transports=["websocket"], wait_timeout=30)
-        answer = client.call("join", {"role": "screen", "event": event, "token": token, "last_seq": last_seq},
-                             timeout=30)
+    async def connect(probe: bool):
+        client = socketio.AsyncClient(reconnection=False)
+        client.on("match", on_match if probe else (lambda payload: None))
+        await client.connect(url, transports=["websocket"], wait_timeout=60)
+        answer = await client.call("join", {"role": "screen", "event": event, "token": token,
+                                            "last_seq": last_seq}, timeout=60)
         assert answer and answer.get("ok"), answer
         return client
 
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(8) as pool:
-        clients = list(pool.map(lambda i: connect(i, False), range(count - 1)))
-    clients.append(connect(count - 1, True))
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
-    sys.stdin.readline()  # the bench closes stdin when done
-    os._exit(0)  # closing 1,000 websockets politely takes minutes; the process exit closes them at once
+    async def main():
+        clients = []
+        for start in range(0, count - 1, 50):  # in waves, like phones arriving, not one SYN flood
+            clients += await asyncio.gather(*(connect(False) for _ in range(start, min(start + 50, count - 1))))
+        clients.append(await connect(True))
+        gc.collect()
+        gc.freeze()  # the swarm's own garbage collector must not pause the probe mid-sample: it is not the server
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # closed when the bench is done
+        os._exit(0)  # closing 1,000 websockets politely takes a while; the process exit closes them at once
+
+    asyncio.run(main())
 
 
-def peer_main(port: int, redis_url: str | None) -> None:
-    """A bare Flask-SocketIO app: `join` puts the socket in a room, POST /fire emits a payload to it."""
+def peer_main(port: int, redis_url: str | None, async_mode: str) -> None:
+    """A bare Flask-SocketIO app: `join` puts the socket in a room, POST /fire emits a payload to it.
+
+    It runs the way `givetake serve` does (the same async mode, the same frozen start-up heap), so the difference
+    between the two is our app's work, not the server underneath.
+    """
+    if async_mode == "gevent":
+        from gevent import monkey
+        monkey.patch_all()
+    import gc
+    import logging
+
     from flask import Flask, request
     from flask_socketio import SocketIO, join_room
     app = Flask("peer")
-    sio = SocketIO(app, async_mode="threading", message_queue=redis_url)
+    sio = SocketIO(app, async_mode=async_mode, message_queue=redis_url)
 
     @sio.on("join")
     def join(data):
@@ -96,8 +114,9 @@ def peer_main(port: int, redis_url: str | None) -> None:
         sio.emit("match", request.get_json(), to="screen")
         return {"ok": True}
 
-    import logging
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    gc.collect()
+    gc.freeze()
     sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, log_output=False)
 
 
@@ -210,7 +229,7 @@ def _last_seq(database_url: str, slug: str) -> int:
 
 def _serve(env: dict, port: int, instance: Path) -> subprocess.Popen:
     log = open(instance / f"serve-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-c", "from kiosk.cli import main; main()", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-c", "from kiosk.launch import main; main()", "serve", "--port", str(port)],
                             cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     _wait_http(f"http://127.0.0.1:{port}/api/openapi.json", proc)
     return proc
@@ -253,7 +272,7 @@ def _measure_peer(http, fire_base: str, swarm: Swarm, samples: int, payload: dic
 
 
 def _peer(port: int, redis_url: str | None, instance: Path) -> subprocess.Popen:
-    args = [sys.executable, "-m", "bench.realtime", "peer", str(port)] + ([redis_url] if redis_url else [])
+    args = [sys.executable, "-m", "bench.realtime", "peer", str(port), ASYNC_MODE, redis_url or ""]
     log = open(instance / f"peer-{port}.log", "w")
     proc = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     _wait_http(f"http://127.0.0.1:{port}/socket.io/?EIO=4&transport=polling", proc)
@@ -265,10 +284,10 @@ def _rows(metric: str, ours: list[float], peer: list[float], clients: int, targe
     o50, o99 = percentiles(ours, 50, 99)
     p50, p99 = percentiles(peer, 50, 99)
     return [result(BENCH, f"{metric}_p50", o50, "ms", len(ours), "bare Flask-SocketIO broadcast", p50,
-                   higher_is_better=False, clients=clients),
+                   higher_is_better=False, clients=clients, async_mode=ASYNC_MODE),
             result(BENCH, f"{metric}_p99", o99, "ms", len(ours), "bare Flask-SocketIO broadcast", p99,
                    higher_is_better=False, clients=clients, target_ms=target, meets_target=o99 <= target,
-                   missed=missed)]
+                   missed=missed, async_mode=ASYNC_MODE, load_1min=round(os.getloadavg()[0], 1))]
 
 
 SAMPLE_PAYLOAD = {"match_id": 1, "a": {"id": 1, "first_name": "Ana", "badge": 1},
@@ -347,7 +366,7 @@ def run_across_processes(quick: bool, workdir: Path):
         procs.append(_serve(env, port_a, instance))
         procs.append(_serve(env, port_b, instance))
         log = open(instance / "matcher.log", "w")
-        procs.append(subprocess.Popen([sys.executable, "-c", "from kiosk.cli import main; main()", "matcher"],
+        procs.append(subprocess.Popen([sys.executable, "-c", "from kiosk.launch import main; main()", "matcher"],
                                       cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT))
         http = requests.Session()
         a, b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
@@ -392,7 +411,7 @@ if __name__ == "__main__":
     if sys.argv[1] == "swarm":
         swarm_main(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
     elif sys.argv[1] == "peer":
-        peer_main(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
+        peer_main(int(sys.argv[2]), sys.argv[4] or None, sys.argv[3])
     else:
         for row in run(quick="--quick" in sys.argv):
             print(json.dumps(row), flush=True)

@@ -112,11 +112,23 @@ def demo_command(attendees: int, if_missing: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; 0.0.0.0 lets tablets and phones on the venue network connect.")
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve_command(host: str, port: int) -> None:
+@click.option("--async-mode", type=click.Choice(["auto", "gevent", "threading"]), default="auto",
+              show_default=True, envvar="GIVETAKE_ASYNC_MODE",
+              help="gevent holds 1,000+ live phones in one process; threading is werkzeug's threaded server "
+                   "(a few hundred sockets). auto: gevent when installed.")
+def serve_command(host: str, port: int, async_mode: str) -> None:
     """Run the app with real-time updates (one process; the laptop default)."""
-    from . import schema
-    from .extensions import socketio
+    import gc
+
+    from . import schema, serving
+    from .app import socket_async_mode
+    from .launch import resolve_async_mode
     from .models import Event
+    running = socket_async_mode()
+    if resolve_async_mode(async_mode) != running:
+        # gevent must patch the process before Flask is imported: only the `givetake` command does that.
+        click.secho(f"--async-mode {async_mode} needs the `givetake` command (and gevent installed); "
+                    f"running in {running} mode.", fg="yellow", err=True)
     url = current_app.config["DATABASE_URL"]
     if db.database.is_sqlite:
         migrate_database()
@@ -125,16 +137,26 @@ def serve_command(host: str, port: int) -> None:
         sys.exit(1)
     events = db.session.scalars(select(Event.slug).order_by(Event.id)).all()
     db.session.close()
-    click.echo(f"Give & Take on http://{host}:{port} ({_describe_db()})")
+    app = current_app._get_current_object()
+    loop = app.extensions["givetake.matcher"].loop
+    if loop is not None:
+        # Load the model now, not inside the first check-in (seconds during which, on gevent, nothing else runs).
+        from matcher.encoders import semantic_of
+        click.echo("Loading the matcher's model...")
+        semantic = semantic_of(loop.encoder)
+        if semantic is not None:
+            semantic.encode(["warm-up"])  # the first call also sets up the tokenizer and numpy's kernels
+    click.echo(f"Give & Take on http://{host}:{port} ({_describe_db()}; {running})")
     for slug in events[:5]:
         _print_urls(slug, base=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}")
-    app = current_app._get_current_object()
     # Flask refuses app.run() inside its own CLI; `serve` is our explicit way to run it, so lift that guard.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our banner says where to go; skip its dev-server notice
-    # Werkzeug's server in threading mode is what Flask-SocketIO runs on a laptop without eventlet/gevent;
-    # deploy/ has the gunicorn set-up for a venue server.
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+    # Everything loaded so far (modules, the app, the model) lives as long as the process: keep it out of the
+    # garbage collector's full passes, which otherwise walk it all and pause every socket for ~100 ms.
+    gc.collect()
+    gc.freeze()
+    serving.run(app, host, port, running)
 
 
 @cli.command("import")

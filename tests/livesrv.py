@@ -1,8 +1,9 @@
 """Serve an app over real HTTP for tests: in a thread of this process, or as a `givetake serve` process.
 
 The Flask test client calls the app in the caller's thread, so it never shows what concurrent kiosks do to a real
-server (its threads, its connection pool, its locks). `LiveServer` runs werkzeug's threaded server, which is what
-`givetake serve` runs on a laptop; `ServerProcess` runs `givetake serve` itself, for tests that kill the process.
+server (its threads, its connection pool, its locks). `LiveServer` runs werkzeug's threaded server in this process
+(what `givetake serve --async-mode threading` runs); `ServerProcess` runs `givetake serve` itself (gevent by
+default), for tests that kill the process or need the real thing.
 """
 from __future__ import annotations
 
@@ -92,13 +93,13 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 30) -> "ServerProcess":
+    def start(self, timeout: float = 60) -> "ServerProcess":
         """Start the server and wait until it answers HTTP."""
         return self.launch().wait_ready(timeout)
 
     def launch(self) -> "ServerProcess":
         """Start the process without waiting for it (start several, then `wait_ready` on each)."""
-        command = [sys.executable, "-c", "from kiosk.cli import main; main()", "serve",
+        command = [sys.executable, "-c", "from kiosk.launch import main; main()", "serve",
                    "--host", self.host, "--port", str(self.port)]
         self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=self._log,
                                         stderr=subprocess.STDOUT)

@@ -49,7 +49,7 @@ class MatcherProcess:
     def __init__(self, env: dict[str, str]):
         self.env = {**os.environ, **env}
         self._log = tempfile.TemporaryFile(mode="w+")
-        self.process = subprocess.Popen([sys.executable, "-c", "from kiosk.cli import main; main()", "matcher"],
+        self.process = subprocess.Popen([sys.executable, "-c", "from kiosk.launch import main; main()", "matcher"],
                                         env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
 
     def output(self) -> str:

@@ -1,0 +1,153 @@
+"""The app factory: config, database, extensions, blueprints, error pages and security headers."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from flask import Flask, has_request_context, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+
+from . import config as config_module
+from .db import Database
+from .extensions import babel, csrf, limiter, login_manager, socketio
+
+#: The checkout (or install) root holding templates/ and static/ next to kiosk/.
+ROOT = Path(__file__).resolve().parent.parent
+
+LANGUAGES = ["en", "de"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: config from the environment (overridden by `config`), database, extensions, blueprints."""
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("GIVETAKE_INSTANCE_PATH") \
+        or str(ROOT / "instance")
+    app = Flask(__name__, instance_path=os.path.abspath(instance_path), instance_relative_config=True,
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    os.makedirs(app.instance_path, exist_ok=True)
+    settings = config_module.from_env(app.instance_path, {**os.environ, **_env_overrides(config)})
+    app.config.from_mapping(settings)
+    app.config["LANGUAGES"] = LANGUAGES
+    if config:
+        app.config.update(config)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    database = Database(app.config["DATABASE_URL"])
+    app.extensions["givetake.db"] = database
+
+    @app.teardown_appcontext
+    def _remove_session(_exc=None):
+        database.scoped.remove()
+
+    app.session_interface = _PerRequestSecureSessions()
+    _init_extensions(app)
+    if app.config.get("PROXY_HOPS"):
+        # Behind nginx: trust its X-Forwarded-For/Proto/Host so rate limits, URLs and Secure cookies are right.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    from . import matching
+    from .badges import service as badges
+    matching.init_app(app)
+    badges.init_app(app)
+    _register_blueprints(app)
+
+    from .errors import register_error_handlers
+    register_error_handlers(app)
+
+    from .cli import register_cli
+    register_cli(app)
+
+    @app.template_filter("local")
+    def _local_time(value, event=None, fmt: str = "%H:%M"):
+        """A stored UTC time shown in the event's time zone (the venue's clock)."""
+        if value is None:
+            return "—"
+        from zoneinfo import ZoneInfo
+        zone = ZoneInfo(getattr(event, "timezone", None) or "UTC")
+        return value.astimezone(zone).strftime(fmt)
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("admin.home"))
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
+            "script-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'")
+        return response
+
+    return app
+
+
+class _PerRequestSecureSessions(SecureCookieSessionInterface):
+    """Mark the session cookie Secure when the request came over HTTPS: phones may use the public https URL
+    while tablets reach the laptop on the venue's plain-http address, and both need a working session."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+
+def _env_overrides(config: dict | None) -> dict:
+    # Tests and scripts pass GIVETAKE_* keys in `config`; treat them as environment for from_env.
+    return {k: str(v) for k, v in (config or {}).items() if k.startswith("GIVETAKE_") and v is not None}
+
+
+def _select_locale() -> str:
+    if not has_request_context():
+        return "en"  # CLI, matcher thread: messages go to organizers' logs
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def _init_extensions(app: Flask) -> None:
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale,
+                   default_translation_directories=str(ROOT / "kiosk" / "translations"))
+    from flask_babel import get_locale
+    app.jinja_env.globals["get_locale"] = get_locale
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in as an organizer to continue."
+    login_manager.session_protection = "strong"
+
+    from .auth.service import load_organizer
+    login_manager.user_loader(load_organizer)
+
+    redis_url = app.config.get("REDIS_URL")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    socketio.init_app(app, async_mode=socket_async_mode(), message_queue=redis_url,
+                      cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []) or None)
+
+
+def socket_async_mode() -> str:
+    """gevent when this process was monkey-patched for it (`givetake serve`, see kiosk.launch), else threading."""
+    if "gevent" in sys.modules:
+        from gevent import monkey
+        if monkey.is_module_patched("socket"):
+            return "gevent"
+    return "threading"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .admin.views import bp as admin_bp
+    from .api.views import bp as api_bp
+    from .badges.views import bp as badges_bp
+    from .auth.views import bp as auth_bp
+    from .checkin.views import bp as kiosk_bp
+    from .devices.views import bp as devices_bp
+    from .realtime.blueprints import BLUEPRINTS as realtime_bps
+    for blueprint in (auth_bp, admin_bp, api_bp, badges_bp, devices_bp, kiosk_bp, *realtime_bps):
+        app.register_blueprint(blueprint)

@@ -1,0 +1,90 @@
+"""`givetake serve` for real, in both of its modes: gevent (the default) and werkzeug's threads.
+
+Each mode runs as its own process (gevent must patch the process before anything is imported, which only the
+`givetake` entry point does) and must carry the whole path: an API check-in, the in-process matcher, the event
+log and the emit to a screen and a phone over websockets.
+"""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+from kiosk.db import db
+from kiosk.devices.service import create_device, pair
+from kiosk.launch import requested_async_mode, resolve_async_mode
+from tests.conftest import build_app
+from tests.factories import make_attendee, make_event
+from tests.livesrv import ServerProcess
+from tests.realtime.conftest import FeedClient, check_in
+
+
+@pytest.mark.parametrize("argv, environ, expected", [
+    (["serve"], {}, "auto"),
+    (["serve", "--async-mode", "threading"], {}, "threading"),
+    (["serve", "--port", "5001", "--async-mode=gevent"], {}, "gevent"),
+    (["serve"], {"GIVETAKE_ASYNC_MODE": "threading"}, "threading"),
+    (["serve", "--async-mode", "gevent"], {"GIVETAKE_ASYNC_MODE": "threading"}, "gevent"),  # the flag wins
+    (["serve", "--async-mode"], {}, "auto"),  # a dangling flag: click reports it, the launcher patches nothing
+])
+def test_the_launcher_reads_the_async_mode_as_serve_will(argv, environ, expected):
+    assert requested_async_mode(argv, environ) == expected
+
+
+def test_auto_means_gevent_when_it_is_installed():
+    pytest.importorskip("gevent")
+    assert resolve_async_mode("auto") == "gevent"
+    assert resolve_async_mode("threading") == "threading"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["gevent", "threading"])
+def test_serve_carries_a_check_in_to_the_screen_and_the_phone(tmp_path, mode):
+    setup = build_app(tmp_path / "setup", MATCHER="off")
+    url = setup.config["DATABASE_URL"]
+    with setup.app_context():
+        s = db.session
+        event = make_event(s, slug=f"serve-{uuid.uuid4().hex[:6]}", tags=["Funding", "Design"])
+        ana = make_attendee(s, event, first_name="Ana", last_name="García", consent_screen=True,
+                            offers=[{"text": "I review pitch decks and term sheets", "tags": ["Funding"]}],
+                            needs=[{"text": "A designer for our landing page", "tags": ["Design"]}])
+        ben = make_attendee(s, event, first_name="Ben", last_name="Okafor", consent_screen=True,
+                            offers=[{"text": "Landing page and brand design", "tags": ["Design"]}],
+                            needs=[{"text": "Feedback on our seed round term sheet", "tags": ["Funding"]}])
+        _, screen_token = pair(s, create_device(s, event, "screen", "Hall").pairing_code)
+        _, kiosk_token = pair(s, create_device(s, event, "kiosk", "Door").pairing_code)
+        s.commit()
+        ids = {"event": event.id, "slug": event.slug, "ana": ana.id}
+    ben_token = check_in(setup, ids["event"], ben.id)
+    setup.extensions["givetake.db"].dispose()
+
+    env = {"GIVETAKE_DATABASE_URL": url, "GIVETAKE_INSTANCE_PATH": str(tmp_path / "setup"),
+           "GIVETAKE_SECRET_KEY": "serve-" + uuid.uuid4().hex, "GIVETAKE_MATCHER": "inprocess",
+           "GIVETAKE_REDIS_URL": "", "GIVETAKE_ASYNC_MODE": mode}
+    clients: list[FeedClient] = []
+    server = ServerProcess(env).launch()
+    try:
+        server.wait_ready(90)  # loads the MiniLM model before it listens
+        assert f"; {mode})" in server.output(), server.output()  # the banner says how it runs
+        screen = FeedClient(server.url).connect()
+        phone = FeedClient(server.url).connect()
+        clients += [screen, phone]
+        assert screen.join("screen", ids["slug"], token=screen_token)["ok"]
+        assert phone.join("attendee", ids["slug"], token=ben_token)["ok"]
+        answer = requests.post(f"{server.url}/api/events/{ids['slug']}/attendees/{ids['ana']}/checkin",
+                               headers={"Authorization": f"Bearer {kiosk_token}"}, json={}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        got = screen.wait_for(lambda t, p: t == "match", timeout=60)
+        assert got, server.output()[-3000:]
+        assert {got[1]["a"]["first_name"], got[1]["b"]["first_name"]} == {"Ana", "Ben"}
+        mine = phone.wait_for(lambda t, p: t == "match", timeout=10)
+        assert mine and mine[1]["other"]["first_name"] == "Ana"
+        # The same person again: one check-in only, and a clear answer to the second kiosk.
+        again = requests.post(f"{server.url}/api/events/{ids['slug']}/attendees/{ids['ana']}/checkin",
+                              headers={"Authorization": f"Bearer {kiosk_token}"}, json={}, timeout=30)
+        assert again.status_code == 409 and again.json()["code"] == "already_checked_in"
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
