@@ -19,6 +19,7 @@ ENV_VARS = {
     "GIVETAKE_SMTP_STARTTLS": "1 to use STARTTLS",
     "GIVETAKE_PRINTER": "default CUPS queue for badges",
     "GIVETAKE_MATCHER": "inprocess (a thread, the laptop default), redis (a separate `givetake matcher`) or off",
+    "GIVETAKE_ASYNC_MODE": "how `givetake serve` runs: auto (gevent when installed, the default), gevent, threading",
     "GIVETAKE_INSTANCE_PATH": "folder for the SQLite database, secret key and generated files",
     "GIVETAKE_KIOSK_IDLE_SECONDS": "seconds without a touch before a kiosk clears itself (default 90)",
     "GIVETAKE_KIOSK_DONE_SECONDS": "seconds the kiosk's last screen (the personal QR) stays (default 25)",

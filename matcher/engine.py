@@ -216,7 +216,8 @@ class MatchEngine:
         self._excluded: dict[tuple[int, int], str] = {}
         self._excluded_by: dict[int, set[int]] = {}
         self._accepted: dict[int, deque[float]] = {}
-        self._full: set[int] = set()  # people at capacity when last checked (rechecked on every suggest)
+        self._full: set[int] = set()  # people at capacity when last checked
+        self._next_release = math.inf  # no one in _full can fall under capacity before this clock time
 
     # -- the people present ------------------------------------------------------------------------------------
 
@@ -348,6 +349,7 @@ class MatchEngine:
             self._accepted.setdefault(pid, deque()).append(now)
             if self.load(pid) >= self.capacity:
                 self._full.add(pid)
+                self._next_release = min(self._next_release, self._accepted[pid][0] + self.window_s)
         self.exclude(match.a, match.b, "matched")
 
     def load(self, pid: int) -> int:
@@ -458,10 +460,9 @@ class MatchEngine:
             slot = self._slot_of.get(other)
             if slot is not None:
                 ok[slot] = False
-        for other in list(self._full):
-            if self.load(other) < self.capacity:
-                self._full.discard(other)  # their window moved on
-                continue
+        if self._full and self.clock() >= self._next_release:
+            self._release_full()
+        for other in self._full:
             slot = self._slot_of.get(other)
             if slot is not None:
                 ok[slot] = False
@@ -470,6 +471,13 @@ class MatchEngine:
             if code >= 0:
                 ok &= self._company[:n] != code
         return ok
+
+    def _release_full(self) -> None:
+        """Take people whose fairness window moved on out of `_full`; note when the next one can be released."""
+        for other in list(self._full):
+            if self.load(other) < self.capacity:
+                self._full.discard(other)
+        self._next_release = min((self._accepted[o][0] + self.window_s for o in self._full), default=math.inf)
 
     def suggest(self, pid: int, k: int = 3, *, min_score: float = 0.0) -> list[Match]:
         """The best k people present for pid (score > min_score), exclusions and capacity applied."""

@@ -279,7 +279,8 @@ def cards_update(slug: str, attendee_id: int):
 @writes
 def check_in(slug: str, attendee_id: int):
     """Check in (one atomic compare-and-set). 409 `already_checked_in` when someone else did it first."""
-    event, person = _event_attendee(slug, attendee_id)
+    event = _event(slug, DeviceKind.kiosk)
+    person = checkin.load_attendee(db.session, event, attendee_id, with_cards=False)
     data = _body()
     consent = {k: data[k] for k in ("consent_screen", "consent_share") if k in data}
     _check_types(consent)

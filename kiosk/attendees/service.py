@@ -125,10 +125,15 @@ def set_cards(session: Session, attendee: Attendee, kind: CardKind | str, items:
     return cards
 
 
-def issue_personal_token(attendee: Attendee) -> str:
-    """A fresh private token for the phone page; only its hash is kept, so show it now or never."""
+def new_personal_token() -> tuple[str, str]:
+    """A fresh private token for the phone page and the hash that is stored (the token itself never is)."""
     token = new_token(PERSONAL_TOKEN_LENGTH)
-    attendee.personal_token_hash = hash_token(token)
+    return token, hash_token(token)
+
+
+def issue_personal_token(attendee: Attendee) -> str:
+    """Give the attendee a fresh private token for the phone page; show it now or never."""
+    token, attendee.personal_token_hash = new_personal_token()
     return token
 
 

@@ -8,8 +8,9 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from ..attendees.service import create_attendee, issue_personal_token
+from ..attendees.service import create_attendee, new_personal_token
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..matching import submit_after_commit
 from ..models import Attendee, Device, Event, RevokedBadgeToken, utcnow
@@ -109,15 +110,18 @@ def check_in(session: Session, event: Event, attendee: Attendee, device: Device 
     if attendee.erased_at is not None:
         raise NotFound("This attendee's data was erased.")
     now = utcnow()
-    changed = session.execute(
+    token, token_hash = new_personal_token()
+    # The compare-and-set also sets the phone token: one statement for the winner, nothing written for the others.
+    won = session.execute(
         update(Attendee).where(Attendee.id == attendee.id, Attendee.checked_in_at.is_(None))
-        .values(checked_in_at=now, checked_in_by=device.id if device else None)
-        .execution_options(synchronize_session=False)).rowcount
-    session.refresh(attendee, ["checked_in_at", "checked_in_by"])
-    if changed != 1:
+        .values(checked_in_at=now, checked_in_by=device.id if device else None, personal_token_hash=token_hash)
+        .returning(Attendee.id).execution_options(synchronize_session=False)).first()
+    if won is None:
+        session.refresh(attendee, ["checked_in_at", "checked_in_by"])
         return CheckInResult(attendee=attendee, checked_in=False, checked_in_at=attendee.checked_in_at)
-    token = issue_personal_token(attendee)
-    session.flush()
+    for key, value in (("checked_in_at", now), ("checked_in_by", device.id if device else None),
+                       ("personal_token_hash", token_hash)):
+        set_committed_value(attendee, key, value)  # what the row now holds; nothing left for the ORM to flush
     publish(session, event.id, "checkin", "staff",
             {"attendee_id": attendee.id, "first_name": attendee.first_name, "company": attendee.company,
              "ticket_type": attendee.ticket_type, "device": device.name if device else None,
@@ -138,11 +142,11 @@ def cards_changed(session: Session, attendee: Attendee) -> None:
         submit_after_commit(session, "cards", attendee.event_id, attendee_id=attendee.id)
 
 
-def load_attendee(session: Session, event: Event, attendee_id: int) -> Attendee:
-    """An attendee of this event with their cards, or NotFound."""
-    attendee = session.scalar(select(Attendee).where(Attendee.id == attendee_id, Attendee.event_id == event.id,
-                                                     Attendee.erased_at.is_(None))
-                              .options(selectinload(Attendee.cards)))
+def load_attendee(session: Session, event: Event, attendee_id: int, with_cards: bool = True) -> Attendee:
+    """An attendee of this event (with their cards unless told otherwise), or NotFound."""
+    stmt = select(Attendee).where(Attendee.id == attendee_id, Attendee.event_id == event.id,
+                                  Attendee.erased_at.is_(None))
+    attendee = session.scalar(stmt.options(selectinload(Attendee.cards)) if with_cards else stmt)
     if attendee is None:
         raise NotFound("There is no such attendee in this event.")
     return attendee

@@ -73,7 +73,11 @@ class MatcherLoop:
             self._thread.join(timeout)
 
     def run_forever(self) -> None:
-        """Process items until stopped; an item that fails is logged and skipped, never kills the loop."""
+        """Process items until stopped; an item that fails is logged and skipped, never kills the loop.
+
+        What queued up while the loop was busy (the 8:55 queue at the doors) is taken in one go, and the
+        check-ins in it are matched in one read and one write transaction (see `batches`).
+        """
         while not self._stop.is_set():
             self.flush_stats()
             item = self.work.get(timeout=self.stats.wait_hint(0.5))
@@ -82,12 +86,14 @@ class MatcherLoop:
                     self._idle.set()
                 continue
             self._idle.clear()
-            try:
-                self.handle_with_retry(item)
-            except Exception:
-                log.exception("matcher could not handle %r", item)
-            finally:
-                self.processed += 1
+            items = [item, *self.work.get_many(MAX_BATCH - 1)]
+            for batch in batches(items):
+                try:
+                    self.handle_with_retry(batch)
+                except Exception:
+                    log.exception("matcher could not handle %r", batch)
+                finally:
+                    self.processed += batch.get("count", 1)
 
     def handle_with_retry(self, item: dict, attempts: int = 3) -> None:
         """Handle an item; a busy or unreachable database is retried with a short backoff, not given up on."""
@@ -121,11 +127,14 @@ class MatcherLoop:
 
     # -- work ------------------------------------------------------------------------------------------------
     def handle(self, item: dict) -> None:
-        """Dispatch one work item."""
+        """Dispatch one work item (or a `present` batch of check-ins and card edits, see `batches`)."""
         kind = item.get("kind")
         event_id = int(item["event_id"])
         if kind in ("checkin", "cards"):
             self.on_present(event_id, int(item["attendee_id"]))
+            self.stats.touch(event_id)
+        elif kind == "present":
+            self.on_present_many(event_id, [int(a) for a in item["attendee_ids"]])
             self.stats.touch(event_id)
         elif kind == "round":
             self.on_round(event_id)
@@ -184,38 +193,72 @@ class MatcherLoop:
         return engine
 
     def on_present(self, event_id: int, attendee_id: int) -> list:
-        """Someone checked in or changed their cards: (re)index them and store their best new matches.
+        """Someone checked in or changed their cards: (re)index them and store their best new matches."""
+        return self.on_present_many(event_id, [attendee_id])
+
+    def on_present_many(self, event_id: int, attendee_ids: list[int]) -> list:
+        """People checked in or changed their cards: (re)index each, in order, and store their best new matches.
 
         Read, encode and suggest without a write lock; then one short transaction stores vectors and matches.
-        The engine records a match only once it is committed, so a failed write is simply retried.
+        Each person's matches count in the engine before the next person is suggested (nobody is offered the
+        same pair twice, capacity holds within the batch); if the write fails, the engine is dropped and rebuilt
+        from the database on the retry, so it never remembers a match that was not stored.
         """
         engine = self.engine_for(event_id)
         model_id = self.model_id
         with self.database.reader() as session:
-            attendee = session.scalar(select(Attendee).where(Attendee.id == attendee_id)
-                                      .options(selectinload(Attendee.cards)))
-            if attendee is None or attendee.checked_in_at is None or attendee.erased_at is not None:
-                if attendee_id in engine:
-                    engine.remove(attendee_id)
-                return []
-            wanted = service.profile_of(attendee, model_id)
+            found_people = {a.id: a for a in session.scalars(select(Attendee).where(Attendee.id.in_(attendee_ids))
+                                                             .options(selectinload(Attendee.cards)))}
             k = int(service.settings_of(session.get(Event, event_id))["k"])
-        profile = engine.upsert(wanted)
-        found = engine.suggest(attendee_id, k=k)
-        cache = service.needs_embeddings(wanted) and model_id
-        if not found and not cache:
+            wanted = {}
+            for attendee_id in dict.fromkeys(attendee_ids):  # once each, in arrival order
+                attendee = found_people.get(attendee_id)
+                if attendee is None or attendee.checked_in_at is None or attendee.erased_at is not None:
+                    if attendee_id in engine:
+                        engine.remove(attendee_id)
+                    continue
+                wanted[attendee_id] = service.profile_of(attendee, model_id)
+        to_cache, found = [], []
+        for attendee_id, profile in wanted.items():
+            indexed = engine.upsert(profile)
+            if service.needs_embeddings(profile) and model_id:
+                to_cache.append(indexed)
+            for match in engine.suggest(attendee_id, k=k):
+                engine.record(match)
+                found.append(match)
+        if not found and not to_cache:
             return []
-        saved, recorded = [], []
-        with self.database.transaction() as session:
-            if cache:
-                service.store_embeddings(session, [profile], model_id)
-            ids = {m.a for m in found} | {m.b for m in found}
-            people = {a.id: a for a in session.scalars(select(Attendee).where(Attendee.id.in_(ids)))}
-            for match in found:
-                row = service.save_match(session, event_id, match, people)
-                if row is not None:
-                    saved.append(row)
-                    recorded.append(match)
-        for match in recorded:
-            engine.record(match)
-        return saved
+        try:
+            with self.database.transaction() as session:
+                service.store_embeddings(session, to_cache, model_id)
+                ids = {m.a for m in found} | {m.b for m in found}
+                people = {a.id: a for a in session.scalars(select(Attendee).where(Attendee.id.in_(ids)))}
+                return service.save_matches(session, event_id, found, people)
+        except Exception:
+            self.engines.pop(event_id, None)  # it counted matches that were not stored
+            raise
+
+
+#: At most this many queued items are taken at once (a batch's write transaction stays short).
+MAX_BATCH = 64
+
+
+def batches(items: list[dict]) -> list[dict]:
+    """Items in order, with each run of check-ins and card edits of one event merged into one `present` item.
+
+    Order matters only within an event and between kinds (a decline must reach the engine before the next
+    suggestion for that person), so only consecutive present-work is merged.
+    """
+    out: list[dict] = []
+    for item in items:
+        if item.get("kind") in ("checkin", "cards"):
+            last = out[-1] if out else None
+            if last is not None and last["kind"] == "present" and last["event_id"] == item["event_id"]:
+                last["attendee_ids"].append(item["attendee_id"])
+                last["count"] += 1
+                continue
+            out.append({"kind": "present", "event_id": item["event_id"], "attendee_ids": [item["attendee_id"]],
+                        "count": 1})
+        else:
+            out.append(item)
+    return out

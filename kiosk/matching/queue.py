@@ -18,6 +18,8 @@ class WorkQueue(Protocol):
 
     def get(self, timeout: float) -> dict | None: ...
 
+    def get_many(self, limit: int) -> list[dict]: ...
+
 
 class LocalQueue:
     """A thread-safe in-process queue (laptop tier: web threads and the matcher thread share a process)."""
@@ -33,6 +35,16 @@ class LocalQueue:
             return self._queue.get(timeout=timeout)
         except stdlib_queue.Empty:
             return None
+
+    def get_many(self, limit: int) -> list[dict]:
+        """Up to `limit` items that are already waiting (never blocks)."""
+        items = []
+        while len(items) < limit:
+            try:
+                items.append(self._queue.get_nowait())
+            except stdlib_queue.Empty:
+                break
+        return items
 
     def qsize(self) -> int:
         return self._queue.qsize()
@@ -52,6 +64,12 @@ class RedisQueue:
     def get(self, timeout: float) -> dict | None:
         popped = self._redis.blpop([self._key], timeout=max(1, int(round(timeout))))
         return json.loads(popped[1]) if popped else None
+
+    def get_many(self, limit: int) -> list[dict]:
+        """Up to `limit` items that are already waiting (never blocks; LPOP with a count, Redis 6.2+)."""
+        if limit <= 0:
+            return []
+        return [json.loads(raw) for raw in self._redis.lpop(self._key, limit) or []]
 
     def qsize(self) -> int:
         return int(self._redis.llen(self._key))

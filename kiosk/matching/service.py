@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 import matcher
@@ -98,27 +98,39 @@ def attendee_payload(match: Match, me: Attendee, other: Attendee) -> dict:
 
 def save_match(session: Session, event_id: int, found: matcher.Match, people: dict[int, Attendee], *,
                source: MatchSource = MatchSource.live, round_id: int | None = None) -> Match | None:
-    """Store one suggestion and publish it to both phones, the staff dashboard and (with consent) the screen.
+    """Store one suggestion and publish it (see `save_matches`); None when the pair already has a match."""
+    saved = save_matches(session, event_id, [found], people, source=source, round_id=round_id)
+    return saved[0] if saved else None
 
-    Returns None when the pair already has a match (the single writer makes this rare, a restart possible).
+
+def save_matches(session: Session, event_id: int, found: list[matcher.Match], people: dict[int, Attendee], *,
+                 source: MatchSource = MatchSource.live, round_id: int | None = None) -> list[Match]:
+    """Store suggestions and publish each to both phones, the staff dashboard and (with consent) the screen.
+
+    Pairs that already have a match are skipped (the single writer makes this rare, a restart possible). One
+    query finds them and one flush inserts the rest: a burst of check-ins costs a statement per batch, not per
+    match. The screen's message is published first, so the projector hears of a match before anyone else.
     """
-    exists = session.scalar(select(Match.id).where(Match.event_id == event_id, Match.a_id == found.a,
-                                                   Match.b_id == found.b))
-    if exists:
-        return None
-    row = Match(event_id=event_id, a_id=found.a, b_id=found.b, score=float(found.score),
-                direction=found.direction, reasons=[r.to_dict() for r in found.reasons], starter=found.starter,
-                source=source, round_id=round_id, status=MatchStatus.suggested)
-    session.add(row)
+    wanted = {(m.a, m.b): m for m in found}
+    if not wanted:
+        return []
+    existing = set(session.execute(select(Match.a_id, Match.b_id).where(
+        Match.event_id == event_id, tuple_(Match.a_id, Match.b_id).in_(list(wanted)))).all())
+    rows = [Match(event_id=event_id, a_id=m.a, b_id=m.b, score=float(m.score), direction=m.direction,
+                  reasons=[r.to_dict() for r in m.reasons], starter=m.starter, source=source, round_id=round_id,
+                  status=MatchStatus.suggested)
+            for pair, m in wanted.items() if pair not in existing]
+    session.add_all(rows)
     session.flush()
-    a, b = people[found.a], people[found.b]
-    publish(session, event_id, "match", f"attendee:{a.id}", attendee_payload(row, a, b))
-    publish(session, event_id, "match", f"attendee:{b.id}", attendee_payload(row, b, a))
-    screen = screen_payload(row, a, b)
-    publish(session, event_id, "match", "staff", screen)
-    if a.consent_screen and b.consent_screen:
-        publish(session, event_id, "match", "screen", screen)
-    return row
+    for row in rows:
+        a, b = people[row.a_id], people[row.b_id]
+        screen = screen_payload(row, a, b)
+        if a.consent_screen and b.consent_screen:
+            publish(session, event_id, "match", "screen", screen)
+        publish(session, event_id, "match", "staff", screen)
+        publish(session, event_id, "match", f"attendee:{a.id}", attendee_payload(row, a, b))
+        publish(session, event_id, "match", f"attendee:{b.id}", attendee_payload(row, b, a))
+    return rows
 
 
 def matches_for(session: Session, attendee: Attendee) -> list[tuple[Match, Attendee]]:

@@ -15,6 +15,8 @@ from typing import Protocol
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event as sa_event, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ..db import after_commit
 from ..models import Event, EventLog
@@ -93,16 +95,27 @@ def next_seq(session: Session, event_id: int) -> int:
         allocated[event_id][1] += 1
         return allocated[event_id][1]
     seq = session.execute(update(Event).where(Event.id == event_id).values(last_seq=Event.last_seq + 1)
-                          .returning(Event.last_seq)).scalar_one()
+                          .returning(Event.last_seq).execution_options(synchronize_session=False)).scalar_one()
     allocated[event_id] = [seq, seq]
+    _sync_loaded_event(session, event_id, seq)
     return seq
+
+
+def _sync_loaded_event(session: Session, event_id: int, seq: int) -> None:
+    # The UPDATEs skip the ORM's session synchronisation (it cost more than the statement); an Event loaded in this
+    # session is given the value the row now holds instead.
+    loaded = session.identity_map.get(identity_key(Event, event_id))
+    if loaded is not None:
+        set_committed_value(loaded, "last_seq", seq)
 
 
 @sa_event.listens_for(Session, "before_commit")
 def _write_last_seqs(session: Session) -> None:
     for event_id, (first, last) in session.info.get(_SEQS, {}).items():
         if last > first:
-            session.execute(update(Event).where(Event.id == event_id).values(last_seq=last))
+            session.execute(update(Event).where(Event.id == event_id).values(last_seq=last)
+                            .execution_options(synchronize_session=False))
+            _sync_loaded_event(session, event_id, last)
 
 
 def publish(session: Session, event_id: int, type_: str, room: str, payload: dict) -> int:

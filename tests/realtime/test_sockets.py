@@ -176,3 +176,18 @@ def test_seqs_of_one_transaction_are_consecutive_and_last_seq_is_their_highest(r
         logged = s.scalars(select(EventLog.seq).where(EventLog.seq > before).order_by(EventLog.seq)).all()
         assert logged == seqs
     assert publish_now(app, event_id, "stats", "screen", {"n": 1}) == before + 5
+
+
+def test_an_event_loaded_in_the_session_sees_the_seqs_it_published(rt_server, rt_event):
+    from kiosk.db import db
+    from kiosk.models import Event
+    from kiosk.realtime import publish
+    app, event_id = rt_server.app, rt_event["event_id"]
+    with app.app_context():
+        s = db.session
+        event = s.get(Event, event_id)  # loaded before the UPDATEs, which skip the ORM's synchronisation
+        first = publish(s, event_id, "match", "screen", {"i": 0})
+        assert event.last_seq == first
+        publish(s, event_id, "match", "screen", {"i": 1})
+        s.commit()
+        assert event.last_seq == first + 1 and not s.dirty
