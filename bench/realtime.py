@@ -90,13 +90,12 @@ def swarm_main(url: str, event: str, token: str, count: int, last_seq: int) -> N
 def peer_main(port: int, redis_url: str | None, async_mode: str) -> None:
     """A bare Flask-SocketIO app: `join` puts the socket in a room, POST /fire emits a payload to it.
 
-    It runs the way `givetake serve` does (the same async mode, the same frozen start-up heap), so the difference
-    between the two is our app's work, not the server underneath.
+    It runs the way `givetake serve` does (the same async mode, the same garbage-collector settings), so the
+    difference between the two is our app's work, not the server underneath.
     """
     if async_mode == "gevent":
         from gevent import monkey
         monkey.patch_all()
-    import gc
     import logging
 
     from flask import Flask, request
@@ -115,8 +114,8 @@ def peer_main(port: int, redis_url: str | None, async_mode: str) -> None:
         return {"ok": True}
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    gc.collect()
-    gc.freeze()
+    from kiosk.serving import tune_gc
+    tune_gc()
     sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, log_output=False)
 
 

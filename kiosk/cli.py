@@ -118,8 +118,6 @@ def demo_command(attendees: int, if_missing: bool) -> None:
                    "(a few hundred sockets). auto: gevent when installed.")
 def serve_command(host: str, port: int, async_mode: str) -> None:
     """Run the app with real-time updates (one process; the laptop default)."""
-    import gc
-
     from . import schema, serving
     from .app import socket_async_mode
     from .launch import resolve_async_mode
@@ -152,10 +150,7 @@ def serve_command(host: str, port: int, async_mode: str) -> None:
     # Flask refuses app.run() inside its own CLI; `serve` is our explicit way to run it, so lift that guard.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our banner says where to go; skip its dev-server notice
-    # Everything loaded so far (modules, the app, the model) lives as long as the process: keep it out of the
-    # garbage collector's full passes, which otherwise walk it all and pause every socket for ~100 ms.
-    gc.collect()
-    gc.freeze()
+    serving.tune_gc()
     serving.run(app, host, port, running)
 
 

@@ -88,3 +88,18 @@ def test_serve_carries_a_check_in_to_the_screen_and_the_phone(tmp_path, mode):
         for client in clients:
             client.close()
         server.stop()
+
+
+def test_tune_gc_freezes_what_is_loaded_and_makes_full_passes_rare():
+    import gc
+
+    from kiosk.serving import GC_THRESHOLDS, tune_gc
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_freeze_count() > 1000  # the modules and objects loaded so far
+        assert gc.get_threshold() == GC_THRESHOLDS and GC_THRESHOLDS[2] > before[2]
+        assert GC_THRESHOLDS[:2] == before[:2]  # young garbage is collected as often as before
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
