@@ -1,6 +1,7 @@
 """`python -m bench checkin`: sustained check-ins per second and latency through the HTTP API, against storage alone.
 
-Ours: `givetake serve` (werkzeug, threaded: the laptop tier) in its own process; 8 kiosk threads, each with its own
+Ours: `givetake serve` (gevent, the default; GIVETAKE_ASYNC_MODE=threading for werkzeug's threads) in its own
+process, started once the people of the runs before it are in (so it indexes them first); 8 kiosk threads, each with its own
 keep-alive connection (`requests.Session`) and device token, check in different pre-registered attendees through
 `POST /api/events/<slug>/attendees/<id>/checkin` as fast as they get answers. Measured with the matcher off (the
 storage path) and with the in-process matcher on (every attendee has an offer and a need card, so it has work).
@@ -26,6 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.common import percentiles, result
+from kiosk.launch import resolve_async_mode
 from tests.livesrv import ServerProcess
 
 PEER = "bare SQLAlchemy compare-and-set UPDATE loop (make_engine)"
@@ -33,6 +35,8 @@ PG_ADMIN_URL = os.environ.get("GIVETAKE_TEST_PG_URL", "postgresql+psycopg://post
 #: Concurrent kiosks (client threads); GIVETAKE_BENCH_KIOSKS=24 shows what a bigger entrance does to SQLite.
 THREADS = int(os.environ.get("GIVETAKE_BENCH_KIOSKS", "8"))
 TARGET_SQLITE_PER_S = 200.0
+#: How the server runs, as `givetake serve` reads GIVETAKE_ASYNC_MODE.
+ASYNC_MODE = resolve_async_mode(os.environ.get("GIVETAKE_ASYNC_MODE") or "auto")
 
 OFFERS = ["Seed fundraising advice", "Product design reviews", "Python code reviews", "Grant writing help",
           "Intros to hardware suppliers", "UX research on a budget", "Hiring engineers in Berlin"]
@@ -191,7 +195,7 @@ def _rows(kind: str, matcher: str, ours: tuple[float, list[float], dict], peer_r
     wall, latencies, failures = ours
     rate = (len(latencies) - len(failures)) / wall  # only acknowledged check-ins count
     p50, p99 = percentiles(latencies, 50, 99)
-    tags = {"database": kind, "matcher": matcher, "threads": THREADS, "peer_threads": peer_how,
+    tags = {"database": kind, "matcher": matcher, "threads": THREADS, "peer_threads": peer_how, "async_mode": ASYNC_MODE,
             "failed": len(failures), "load_1min": round(os.getloadavg()[0], 1)}
     rows = [result("checkin", f"checkins_per_s_{kind}_matcher_{matcher}", rate, "1/s", len(latencies), PEER,
                    peer_rate, **tags),
@@ -218,29 +222,26 @@ def run(quick: bool) -> Iterable[dict]:
     workdir = tempfile.mkdtemp(prefix="givetake-bench-checkin-")
     databases, servers = {}, {}
     try:
-        seeded = {}
         for kind in kinds:
             databases[kind] = _Database(kind, workdir)
-            seeded[kind] = _seed(databases[kind].url, databases[kind].instance, per_run * len(matchers) + 2 * peer_n)
-            # Servers start while the next database is seeded (seconds of imports each), then wait idle.
-            for matcher in matchers:
-                servers[kind, matcher] = _server(databases[kind].url, databases[kind].instance, matcher)
-        for server in servers.values():
-            server.wait_ready(120)
-        for kind in kinds:
             url = databases[kind].url
-            slug, ids, tokens = seeded[kind]
+            slug, ids, tokens = _seed(url, databases[kind].instance, per_run * len(matchers) + 2 * peer_n)
             peer_ids = ids[per_run * len(matchers):]
             peers = {"1": _peer(url, peer_ids[:peer_n], 1), str(THREADS): _peer(url, peer_ids[peer_n:], THREADS)}
             best = max(peers, key=lambda k: len(peers[k][1]) / peers[k][0])
             peer_rate = len(peers[best][1]) / peers[best][0]
             peer_p99 = percentiles(peers[best][1], 99)[0]
             for n, matcher in enumerate(matchers):
+                # Each server starts once the previous run's people are in: as after a restart mid-event, the
+                # matcher indexes everyone present before it listens, and each check-in is then matched against
+                # them all (the matcher-on run meets the matcher-off run's people).
+                servers[kind, matcher] = _server(url, databases[kind].instance, matcher).wait_ready(180)
                 ours = _drive(servers[kind, matcher].url, slug, tokens, ids[n * per_run:(n + 1) * per_run])
                 rows = _rows(kind, matcher, ours, peer_rate, peer_p99, best)
                 if ours[2]:
                     rows[0]["server_errors"] = _exceptions(servers[kind, matcher].output())
                 yield from rows
+                servers.pop((kind, matcher)).stop()
             for threads, (wall, latencies) in peers.items():
                 yield result("checkin", f"peer_commits_per_s_{kind}_{threads}_threads", len(latencies) / wall,
                              "1/s", len(latencies), None, None, database=kind, threads=int(threads),

@@ -144,6 +144,9 @@ def serve_command(host: str, port: int, async_mode: str) -> None:
         semantic = semantic_of(loop.encoder)
         if semantic is not None:
             semantic.encode(["warm-up"])  # the first call also sets up the tokenizer and numpy's kernels
+        present = loop.warm_up()
+        if present:
+            click.echo(f"Matcher ready: {sum(present.values())} people present in {len(present)} event(s).")
     click.echo(f"Give & Take on http://{host}:{port} ({_describe_db()}; {running})")
     for slug in events[:5]:
         _print_urls(slug, base=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}")

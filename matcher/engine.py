@@ -210,6 +210,7 @@ class MatchEngine:
         self._slot_of: dict[int, int] = {}
         self._ids = np.full(64, -1, dtype=np.int64)
         self._company = np.full(64, -1, dtype=np.int64)
+        self._full_mask = np.zeros(64, dtype=bool)  # by slot: the person there is in _full
         self._company_codes: dict[str, int] = {}
         self._free_slots: list[int] = []
         self._n_slots = 0
@@ -269,6 +270,7 @@ class MatchEngine:
         slot = self._slot_of.pop(pid)
         self._ids[slot] = -1
         self._company[slot] = -1
+        self._full_mask[slot] = False
         self._free_slots.append(slot)
         self._free_slots.sort(reverse=True)
 
@@ -305,6 +307,7 @@ class MatchEngine:
         slot = self._free_slots.pop() if self._free_slots else self._new_slot()
         self._slot_of[pid] = slot
         self._ids[slot] = pid
+        self._full_mask[slot] = pid in self._full
         company = _norm_company(profile.company)
         self._company[slot] = -1 if company is None else self._company_codes.setdefault(company,
                                                                                        len(self._company_codes))
@@ -323,6 +326,7 @@ class MatchEngine:
         if slot >= len(self._ids):
             self._ids = np.concatenate([self._ids, np.full(len(self._ids), -1, dtype=np.int64)])
             self._company = np.concatenate([self._company, np.full(len(self._company), -1, dtype=np.int64)])
+            self._full_mask = np.concatenate([self._full_mask, np.zeros(len(self._full_mask), dtype=bool)])
         return slot
 
     # -- what the app tells us -------------------------------------------------------------------------------
@@ -349,6 +353,8 @@ class MatchEngine:
             self._accepted.setdefault(pid, deque()).append(now)
             if self.load(pid) >= self.capacity:
                 self._full.add(pid)
+                if pid in self._slot_of:
+                    self._full_mask[self._slot_of[pid]] = True
                 self._next_release = min(self._next_release, self._accepted[pid][0] + self.window_s)
         self.exclude(match.a, match.b, "matched")
 
@@ -462,10 +468,7 @@ class MatchEngine:
                 ok[slot] = False
         if self._full and self.clock() >= self._next_release:
             self._release_full()
-        for other in self._full:
-            slot = self._slot_of.get(other)
-            if slot is not None:
-                ok[slot] = False
+        ok &= ~self._full_mask[:n]
         if self.exclude_same_company:
             code = self._company[self._slot_of[pid]]
             if code >= 0:
@@ -477,6 +480,8 @@ class MatchEngine:
         for other in list(self._full):
             if self.load(other) < self.capacity:
                 self._full.discard(other)
+                if other in self._slot_of:
+                    self._full_mask[self._slot_of[other]] = False
         self._next_release = min((self._accepted[o][0] + self.window_s for o in self._full), default=math.inf)
 
     def suggest(self, pid: int, k: int = 3, *, min_score: float = 0.0) -> list[Match]:

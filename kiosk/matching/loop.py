@@ -10,14 +10,15 @@ import functools
 import logging
 import threading
 import time
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
 import matcher
 from ..db import Database
-from ..models import Attendee, Event
+from ..models import Attendee, Event, utcnow
 from ..realtime.stats import StatsThrottle, publish_stats
 from . import service
 from .queue import WorkQueue
@@ -162,6 +163,20 @@ class MatcherLoop:
         if row is None:
             log.info("round for event %s skipped: fewer than two people present", event_id)
         return row
+
+    def warm_up(self, recent: timedelta = timedelta(days=1)) -> dict[int, int]:
+        """Build the engines of events with people present (not ended over `recent` ago): {event id: people}.
+
+        A restart mid-event then rebuilds before it serves, instead of inside the first check-in after it (which
+        would hold every kiosk while hundreds of people are read and indexed).
+        """
+        with self.database.reader() as session:
+            event_ids = session.scalars(
+                select(Event.id).where(or_(Event.ends_at.is_(None), Event.ends_at > utcnow() - recent),
+                                       select(Attendee.id).where(Attendee.event_id == Event.id,
+                                                                 Attendee.checked_in_at.is_not(None)).exists())
+                .order_by(Event.id)).all()
+        return {event_id: len(self.engine_for(event_id)) for event_id in event_ids}
 
     def engine_for(self, event_id: int) -> matcher.MatchEngine:
         """The event's engine, built from the database on first use (everyone present, known pairs excluded).

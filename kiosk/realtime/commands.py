@@ -27,6 +27,9 @@ def matcher_command() -> None:
     loop = MatcherLoop(db.database, RedisQueue(url))
     # SIGTERM (systemd, docker stop) finishes the current item instead of dying half-way through it.
     signal.signal(signal.SIGTERM, lambda *_: loop.stop())
+    present = loop.warm_up()
+    if present:
+        click.echo(f"Matcher ready: {sum(present.values())} people present in {len(present)} event(s).")
     click.echo(f"Matcher running, fed by {url}; its messages go out through the Socket.IO message queue.")
     try:
         loop.run_forever()

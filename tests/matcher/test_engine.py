@@ -119,6 +119,23 @@ def test_capacity_limits_a_popular_profile_per_window(lexical_engine, clock):
     assert all({m.a, m.b} != {1, 100} for m in engine.suggest(1, k=5))  # recorded pairs stay excluded
 
 
+def test_capacity_follows_a_person_who_leaves_and_comes_back_not_their_old_slot(clock):
+    engine = MatchEngine(LexicalEncoder(), capacity=1, window_s=600, clock=clock)
+    engine.upsert(person(100, ["Kubernetes expert, clusters and pods"], []))
+    for pid in (1, 2, 3):
+        engine.upsert(person(pid, [], ["our Kubernetes pods crash"]))
+    engine.upsert(person(10, ["grant writing"], ["a bakery logo"]))
+    [m] = engine.suggest(1, k=1)
+    engine.record(m)  # the expert is now at capacity
+    engine.remove(100)
+    engine.upsert(person(200, ["Kubernetes clusters and pods, hands on"], []))  # takes the freed slot
+    assert 200 in {engine.suggest(2, k=1)[0].a, engine.suggest(2, k=1)[0].b}  # the newcomer is not "full"
+    engine.upsert(person(100, ["Kubernetes expert, clusters and pods"], []))  # the expert is back
+    assert all(100 not in (m.a, m.b) for m in engine.suggest(3, k=5))  # and still at capacity
+    clock.now += 601
+    assert any(100 in (m.a, m.b) for m in engine.suggest(3, k=5))
+
+
 def test_ties_are_broken_by_id(lexical_engine):
     lexical_engine.upsert(person(50, ["bookkeeping for freelancers"], []))
     for pid in (9, 3, 7):

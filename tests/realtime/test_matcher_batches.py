@@ -97,3 +97,17 @@ def test_a_failed_write_forgets_the_batch_and_the_retry_stores_it_once(rt_server
     # The engine was rebuilt from the database for the retry: it knows exactly the stored pairs.
     engine = loop.engines[rt_event["event_id"]]
     assert all(engine.is_excluded(a, b) for a, b in pairs)
+
+
+def test_warm_up_builds_the_engines_of_events_going_on_before_anyone_checks_in(rt_server, rt_event):
+    from datetime import timedelta
+
+    from kiosk.models import Event, utcnow
+    app = rt_server.app
+    loop, _ = _burst(app, rt_event)
+    assert loop.warm_up() == {rt_event["event_id"]: len(PEOPLE)}
+    assert set(loop.engines[rt_event["event_id"]].ids) == {rt_event[k] for k in PEOPLE}
+    with app.app_context():
+        db.session.get(Event, rt_event["event_id"]).ends_at = utcnow() - timedelta(days=3)
+        db.session.commit()
+    assert MatcherLoop(app.extensions["givetake.db"], LocalQueue()).warm_up() == {}  # long over: not loaded
