@@ -31,3 +31,17 @@ def make_attendee(session, event, offers=(), needs=(), **fields):
     if needs:
         set_cards(session, attendee, CardKind.need, list(needs))
     return attendee
+
+
+def make_ana_and_ben(session, event, ana_consents: bool = True, ben_consents: bool = True):
+    """Two people who complement each other (funding for design, design for funding): a match once both are here.
+
+    `event` needs the tags Funding and Design; the flags say who consented to the live screen.
+    """
+    ana = make_attendee(session, event, first_name="Ana", last_name="García", consent_screen=ana_consents,
+                        offers=[{"text": "I review pitch decks and term sheets", "tags": ["Funding"]}],
+                        needs=[{"text": "A designer for our landing page", "tags": ["Design"]}])
+    ben = make_attendee(session, event, first_name="Ben", last_name="Okafor", consent_screen=ben_consents,
+                        offers=[{"text": "Landing page and brand design", "tags": ["Design"]}],
+                        needs=[{"text": "Feedback on our seed round term sheet", "tags": ["Funding"]}])
+    return ana, ben

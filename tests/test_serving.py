@@ -15,7 +15,7 @@ from kiosk.db import db
 from kiosk.devices.service import create_device, pair
 from kiosk.launch import requested_async_mode, resolve_async_mode
 from tests.conftest import build_app
-from tests.factories import make_attendee, make_event
+from tests.factories import make_ana_and_ben, make_event
 from tests.livesrv import ServerProcess
 from tests.realtime.conftest import FeedClient, check_in
 
@@ -46,12 +46,7 @@ def test_serve_carries_a_check_in_to_the_screen_and_the_phone(tmp_path, mode):
     with setup.app_context():
         s = db.session
         event = make_event(s, slug=f"serve-{uuid.uuid4().hex[:6]}", tags=["Funding", "Design"])
-        ana = make_attendee(s, event, first_name="Ana", last_name="García", consent_screen=True,
-                            offers=[{"text": "I review pitch decks and term sheets", "tags": ["Funding"]}],
-                            needs=[{"text": "A designer for our landing page", "tags": ["Design"]}])
-        ben = make_attendee(s, event, first_name="Ben", last_name="Okafor", consent_screen=True,
-                            offers=[{"text": "Landing page and brand design", "tags": ["Design"]}],
-                            needs=[{"text": "Feedback on our seed round term sheet", "tags": ["Funding"]}])
+        ana, ben = make_ana_and_ben(s, event)
         _, screen_token = pair(s, create_device(s, event, "screen", "Hall").pairing_code)
         _, kiosk_token = pair(s, create_device(s, event, "kiosk", "Door").pairing_code)
         s.commit()

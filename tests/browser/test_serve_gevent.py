@@ -8,12 +8,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from kiosk.db import db
 from kiosk.devices.service import COOKIE, create_device, pair
-from tests.browser.test_screen import PEOPLE, PROJECTOR
+from tests.browser.test_screen import PEOPLE, PROJECTOR, api_check_in
 from tests.conftest import build_app
 from tests.factories import make_attendee, make_event
 from tests.livesrv import ServerProcess
@@ -51,14 +50,6 @@ def served(tmp_path):
         server.stop()
 
 
-def _check_in(server, ids, attendee_id: int) -> dict:
-    response = requests.post(f"{server.url}/api/events/{ids['slug']}/attendees/{attendee_id}/checkin",
-                             json={"consent_screen": True}, headers={"Authorization": f"Bearer {ids['kiosk']}"},
-                             timeout=30)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 def test_screen_and_phone_get_a_match_live_from_givetake_serve(served, chromium, shot):
     server, ids = served
     screen = chromium.new_context(viewport=PROJECTOR)
@@ -74,13 +65,13 @@ def test_screen_and_phone_get_a_match_live_from_givetake_serve(served, chromium,
         wall.goto(f"{server.url}/screen/{ids['slug']}")
         expect(wall.locator("#conn")).to_have_attribute("data-state", "live")
 
-        ben = _check_in(server, ids, ids["ben"])
+        ben = api_check_in(server, ids, ids["ben"])
         me = phone.new_page()
         me.goto(server.url + "/" + ben["personal_url"].split("/", 3)[3])  # the path of the personal QR
         assert me.url == f"{server.url}/me"
         expect(me.locator("#conn")).to_have_attribute("data-state", "live")
 
-        _check_in(server, ids, ids["ana"])
+        api_check_in(server, ids, ids["ana"])
         card = wall.locator(".match-card")
         expect(card).to_contain_text("Ana")
         expect(card).to_contain_text("Ben")

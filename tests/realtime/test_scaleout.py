@@ -19,7 +19,7 @@ import requests
 from kiosk.db import db
 from kiosk.devices.service import create_device, pair
 from tests.conftest import REDIS_URL, build_app, csrf_from
-from tests.factories import make_attendee, make_event
+from tests.factories import make_ana_and_ben, make_event
 from tests.livesrv import ROOT, ServerProcess
 from tests.realparts import need
 from tests.realtime.conftest import FeedClient, check_in
@@ -70,12 +70,7 @@ def test_a_screen_on_process_a_sees_a_match_from_a_check_in_on_process_b(tmp_pat
     with setup.app_context():
         s = db.session
         event = make_event(s, slug=f"scale-{uuid.uuid4().hex[:6]}", tags=["Funding", "Design"])
-        ana = make_attendee(s, event, first_name="Ana", last_name="García", consent_screen=False,
-                            offers=[{"text": "I review pitch decks and term sheets", "tags": ["Funding"]}],
-                            needs=[{"text": "A designer for our landing page", "tags": ["Design"]}])
-        ben = make_attendee(s, event, first_name="Ben", last_name="Okafor", consent_screen=True,
-                            offers=[{"text": "Landing page and brand design", "tags": ["Design"]}],
-                            needs=[{"text": "Feedback on our seed round term sheet", "tags": ["Funding"]}])
+        ana, ben = make_ana_and_ben(s, event, ana_consents=False)
         screen = create_device(s, event, "screen", "Hall")
         _, screen_token = pair(s, screen.pairing_code)
         kiosk = create_device(s, event, "kiosk", "Door")
