@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import socket
+from typing import Callable
 
 from flask import Flask
 
@@ -21,6 +22,18 @@ def run(app: Flask, host: str, port: int, async_mode: str) -> None:
         options["handler_class"] = _no_delay_handler()
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False,
                  **options)
+
+
+def off_the_loop(fn: Callable, /, *args, **kwargs):
+    """Call fn, in one of gevent's native threads when serving on gevent (so sockets and pages keep going).
+
+    For CPU-bound work that touches no gevent object (numpy: a round's pairing). On threads it is a plain call.
+    """
+    from .app import socket_async_mode
+    if socket_async_mode() == "gevent":
+        import gevent
+        return gevent.get_hub().threadpool.apply(fn, args, kwargs)
+    return fn(*args, **kwargs)
 
 
 def tune_gc() -> None:

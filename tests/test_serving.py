@@ -14,7 +14,7 @@ import requests
 from kiosk.db import db
 from kiosk.devices.service import create_device, pair
 from kiosk.launch import requested_async_mode, resolve_async_mode
-from tests.conftest import build_app
+from tests.conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD, build_app, csrf_from
 from tests.factories import make_ana_and_ben, make_event
 from tests.livesrv import ServerProcess
 from tests.realtime.conftest import FeedClient, check_in
@@ -79,6 +79,18 @@ def test_serve_carries_a_check_in_to_the_screen_and_the_phone(tmp_path, mode):
         again = requests.post(f"{server.url}/api/events/{ids['slug']}/attendees/{ids['ana']}/checkin",
                               headers={"Authorization": f"Bearer {kiosk_token}"}, json={}, timeout=30)
         assert again.status_code == 409 and again.json()["code"] == "already_checked_in"
+        # A round from the organizer's dashboard: paired off the event loop on gevent, stored and announced. (Ana
+        # and Ben have met already, so nobody is paired: who meets whom is test_flow's subject.)
+        organizer = requests.Session()
+        login = organizer.get(f"{server.url}/login")
+        organizer.post(f"{server.url}/login", data={"email": ORGANIZER_EMAIL, "password": ORGANIZER_PASSWORD,
+                                                    "csrf_token": csrf_from(login.text)})
+        dashboard = organizer.get(f"{server.url}/admin/events/{ids['slug']}/live")
+        started = organizer.post(f"{server.url}/admin/events/{ids['slug']}/live/round",
+                                 data={"csrf_token": csrf_from(dashboard.text)})
+        assert started.status_code == 200 and "Round requested" in started.text
+        wall = screen.wait_for(lambda t, p: t == "round", timeout=30)
+        assert wall and wall[1]["number"] == 1 and wall[1]["groups"] == [], server.output()[-3000:]
     finally:
         for client in clients:
             client.close()
@@ -98,3 +110,34 @@ def test_tune_gc_freezes_what_is_loaded_and_makes_full_passes_rare():
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+OFF_THE_LOOP_SCRIPT = r"""
+from gevent import monkey
+monkey.patch_all()
+import time
+import gevent
+from kiosk.serving import off_the_loop
+native_ident = monkey.get_original("_thread", "get_ident")
+ticks = []
+ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.005)) for _ in range(1000)])
+def busy():  # CPU-bound for 0.3 s, as a round's pairing is
+    end = time.perf_counter() + 0.3
+    while time.perf_counter() < end:
+        pass
+    return native_ident()
+gevent.sleep(0)
+ran_on = off_the_loop(busy)
+print(ran_on != native_ident(), len(ticks))
+"""
+
+
+def test_off_the_loop_runs_cpu_work_in_a_native_thread_while_greenlets_go_on():
+    pytest.importorskip("gevent")
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", OFF_THE_LOOP_SCRIPT], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    other_thread, ticks = out.stdout.split()
+    assert other_thread == "True"
+    assert int(ticks) >= 10  # the event loop kept running during the 0.3 s (a blocking call would give 0)

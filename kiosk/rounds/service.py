@@ -1,15 +1,20 @@
 """Rounds: the organizer asks (admin button or `givetake round`), the matcher loop pairs and announces.
 
-`request_round` runs in the web process or CLI and only queues the work; `start_round` runs inside the single-writer
-matcher loop, which owns the engine and so the memory of who already met (no repeats across rounds).
+`request_round` runs in the web process or CLI and only queues the work; `plan_round` (read-only, pairs) then
+`store_round` (a short write) run inside the single-writer matcher loop, which owns the engine and so the memory of
+who already met (no repeats across rounds).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from operator import call
+from typing import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from matcher import RoundResult
 from ..errors import ValidationFailed
 from ..matching import service as matching
 from ..matching import submit_after_commit
@@ -54,22 +59,39 @@ def latest_round(session: Session, event_id: int) -> Round | None:
     return session.scalar(select(Round).where(Round.event_id == event_id).order_by(Round.number.desc()).limit(1))
 
 
-def start_round(session: Session, event_id: int, engine) -> Round | None:
-    """Pair everyone present, store the Round and its Match rows, and announce it to screen, staff and phones.
+@dataclass
+class RoundPlan:
+    """Who meets whom in the next round, worked out from a read-only look at the database."""
+
+    number: int
+    result: RoundResult
+
+
+def plan_round(session: Session, event_id: int, engine, run: Callable = call) -> RoundPlan | None:
+    """Pair everyone present (None when fewer than MIN_PEOPLE are); reads only, so it holds no write lock.
 
     Called by the matcher loop with the event's engine; pairs already in the database (earlier rounds, live
-    matches, scans, from any process) are excluded first, so nobody meets the same person twice.
+    matches, scans, from any process) are excluded first, so nobody meets the same person twice. `run` calls
+    `engine.pair_round` (the loop passes kiosk.serving.off_the_loop: a second of numpy at 2,000 people).
     """
-    event = session.get(Event, event_id)
-    people = {a.id: a for a in matching.present_attendees(session, event_id)}
-    present = [pid for pid in people if pid in engine]
+    present = [pid for pid in session.scalars(select(Attendee.id).where(
+        Attendee.event_id == event_id, Attendee.checked_in_at.is_not(None), Attendee.erased_at.is_(None))
+        .order_by(Attendee.id)) if pid in engine]
     if len(present) < MIN_PEOPLE:
         return None
     for a, b, reason in matching.known_pairs(session, event_id):
         if a in engine and b in engine and not engine.is_excluded(a, b):
             engine.exclude(min(a, b), max(a, b), reason=reason)
     number = (session.scalar(select(func.max(Round.number)).where(Round.event_id == event_id)) or 0) + 1
-    result = engine.pair_round(seed=number, present=present)
+    return RoundPlan(number=number, result=run(engine.pair_round, seed=number, present=present))
+
+
+def store_round(session: Session, event_id: int, engine, plan: RoundPlan) -> Round:
+    """Store the planned Round and its Match rows, and announce it to screen, staff and phones."""
+    event = session.get(Event, event_id)
+    number, result = plan.number, plan.result
+    ids_in_round = [pid for group in result.groups for pid in group]
+    people = {a.id: a for a in session.scalars(select(Attendee).where(Attendee.id.in_(ids_in_round)))}
     starts = utcnow()
     ends = starts + timedelta(minutes=int(event.round_minutes or 10))
     groups = [{"ids": list(g), "meeting_point": meeting_point(event, i)} for i, g in enumerate(result.groups)]
