@@ -128,7 +128,10 @@ def busy():  # CPU-bound for 0.3 s, as a round's pairing is
     return native_ident()
 gevent.sleep(0)
 ran_on = off_the_loop(busy)
-print(ran_on != native_ident(), len(ticks))
+# A badge drawn off the loop: reportlab and our font registry (a patched lock) used from a native thread.
+from kiosk.badges.render import BadgeData, render_badges
+pdf = off_the_loop(render_badges, [BadgeData(first_name="Zoë", full_name="Zoë 山田 نور", qr_url="https://x/b/T")])
+print(ran_on != native_ident(), len(ticks), pdf[:5].decode())
 """
 
 
@@ -138,6 +141,6 @@ def test_off_the_loop_runs_cpu_work_in_a_native_thread_while_greenlets_go_on():
     import sys
     out = subprocess.run([sys.executable, "-c", OFF_THE_LOOP_SCRIPT], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    other_thread, ticks = out.stdout.split()
-    assert other_thread == "True"
+    other_thread, ticks, pdf = out.stdout.split()
+    assert other_thread == "True" and pdf == "%PDF-"
     assert int(ticks) >= 10  # the event loop kept running during the 0.3 s (a blocking call would give 0)

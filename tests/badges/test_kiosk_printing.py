@@ -128,3 +128,35 @@ def test_cli_badges_only_not_printed(app, runner, event_people, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Wrote 2 badges" in result.output
     assert len(PdfReader(str(out)).pages) == 1  # two badges fit on one 6-up sheet
+
+
+@pytest.mark.cups
+@pytest.mark.slow
+def test_a_kiosk_on_givetake_serve_prints_through_cups(app, event_people, queues, tmp_path):
+    """The same check-in on the real command (gevent): drawing off the event loop, `lp` and ipptool cooperative."""
+    import requests
+
+    from tests.livesrv import ServerProcess
+    token = pair_kiosk(app, app.test_client(), event_people["event_id"])
+    _assign(app, queues.queues)
+    env = {"GIVETAKE_DATABASE_URL": app.config["DATABASE_URL"], "GIVETAKE_INSTANCE_PATH": app.instance_path,
+           "GIVETAKE_SECRET_KEY": app.config["SECRET_KEY"], "GIVETAKE_MATCHER": "off", "GIVETAKE_REDIS_URL": "",
+           "GIVETAKE_PUBLIC_URL": "https://give.example.org", "GIVETAKE_ASYNC_MODE": "gevent"}
+    app.extensions["givetake.db"].dispose()
+    server = ServerProcess(env).launch()
+    try:
+        server.wait_ready(90)
+        kiosk = requests.Session()
+        kiosk.cookies.set("gt_device", token)
+        csrf = csrf_from(kiosk.get(f"{server.url}/kiosk/").text)
+        kiosk.post(f"{server.url}/kiosk/select", data={"attendee_id": event_people["ben"], "csrf_token": csrf})
+        done = kiosk.post(f"{server.url}/kiosk/consent", data={"csrf_token": csrf})
+        assert "Your badge is printing on GiveTakeTest1" in done.text, server.output()[-2000:]
+        job = _job_of(app, event_people["ben"])
+        assert job.status == PrintStatus.done and job.cups_job, (job.error, server.output()[-2000:])
+        with app.app_context():
+            badge = db.session.get(Attendee, event_people["ben"]).badge_token
+        pages = rasterize(queues.output_of(job.cups_job).read_bytes(), tmp_path)
+        assert decode_qrs(pages[0]) == [f"https://give.example.org/b/{badge}"]
+    finally:
+        server.stop()
