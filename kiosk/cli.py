@@ -140,6 +140,7 @@ def serve_command(host: str, port: int, async_mode: str) -> None:
     if loop is not None:
         # Load the model now, not inside the first check-in (seconds during which, on gevent, nothing else runs).
         from matcher.encoders import semantic_of
+        serving.encode_on_native_threads()
         click.echo("Loading the matcher's model...")
         semantic = semantic_of(loop.encoder)
         if semantic is not None:

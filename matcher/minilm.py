@@ -336,6 +336,17 @@ def _worker_count() -> int:
     return max(1, min(cores, MAX_WORKERS))
 
 
+def use_executor(executor) -> None:
+    """Run batches side by side on `executor` (a concurrent.futures executor) instead of the built-in thread pool.
+
+    For a host whose threads are not the operating system's: an app on gevent passes one of native threads, or its
+    encodes would take turns on one core. None goes back to the built-in pool.
+    """
+    global _executor
+    with _pool_lock:
+        _executor = executor
+
+
 def _pool() -> ThreadPoolExecutor:
     """The shared pool that runs batches (numpy releases the GIL in matmuls and ufuncs)."""
     global _executor

