@@ -232,6 +232,10 @@ def doctor_command() -> None:
             report("redis", False, f"{redis_url}: {exc}")
     else:
         report("redis", True, "not configured (one process: fine on a laptop)")
+    from .launch import resolve_async_mode
+    mode = resolve_async_mode(os.environ.get("GIVETAKE_ASYNC_MODE") or "auto")
+    report("server", True, "serve runs on gevent (1,000+ live sockets)" if mode == "gevent" else
+           "serve runs on threads (a few hundred live sockets; install gevent or unset GIVETAKE_ASYNC_MODE)")
     import shutil
     report("printing", shutil.which("lp") is not None,
            "CUPS `lp` found" if shutil.which("lp") else "CUPS client missing: badges can be downloaded only")

@@ -100,3 +100,12 @@ def test_serve_serves_the_demo_and_its_login_works(demo_instance):
         server.terminate()
         banner = server.communicate(timeout=10)[0]
     assert f"http://127.0.0.1:{port}" in banner and "/admin/events/demo" in banner
+
+
+@pytest.mark.parametrize("mode, says", [("", "serve runs on gevent"), ("threading", "serve runs on threads")])
+def test_doctor_says_how_serve_will_run(demo_instance, mode, says):
+    instance, _ = demo_instance
+    env = {**_env(instance), "GIVETAKE_ASYNC_MODE": mode}
+    result = subprocess.run([GIVETAKE, "doctor"], env=env, capture_output=True, text=True, timeout=120)
+    assert f"[ok] server: {says}" in result.stdout, result.stdout + result.stderr
+    assert "[ok] database" in result.stdout
