@@ -1,7 +1,7 @@
 """Give & Take: the Flask app (kiosk, screen, phone pages, admin, API) and its services.
 
 This module imports nothing heavy: `givetake serve` in gevent mode must monkey-patch the standard library before
-Flask, SQLAlchemy or anything that creates locks is imported (see kiosk.serving).
+Flask, SQLAlchemy or anything that creates locks is imported (see kiosk.launch).
 """
 from __future__ import annotations
 

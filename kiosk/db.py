@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -24,8 +25,12 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-#: How long SQLite waits for a lock before failing (ms); kiosks write concurrently.
+#: How long a writer waits for SQLite's lock before failing (ms); kiosks write concurrently.
 SQLITE_BUSY_TIMEOUT_MS = 15000
+#: How long SQLite itself waits inside one attempt (ms). A writer then sleeps and tries again until the timeout
+#: above: SQLite's wait is a blocking C sleep, which on gevent would stop every greenlet while another process
+#: (a CLI import, say) holds the lock; `time.sleep` lets them run.
+SQLITE_ATTEMPT_MS = 10
 
 
 class Base(DeclarativeBase):
@@ -41,7 +46,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_ATTEMPT_MS}")
     cursor.close()
 
 
@@ -66,7 +71,15 @@ class _SerializedWriterConnection(sqlite3.Connection):
             raise sqlite3.OperationalError("database is locked (other writers kept it for too long)")
         self.holds_write_lock = True
         try:
-            self.execute("BEGIN IMMEDIATE")
+            deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+            while True:
+                try:
+                    self.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:  # another process holds the lock
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.005)
         except BaseException:
             self._release()
             raise

@@ -18,7 +18,8 @@ def run(app: Flask, host: str, port: int, async_mode: str) -> None:
     """Serve until stopped; Flask-SocketIO picks the server that matches the async mode it was set up with."""
     from .extensions import socketio
     options = {}
-    if async_mode == "gevent":
+    if async_mode == "gevent" and not _has_gevent_websocket():
+        # (With gevent-websocket installed, Flask-SocketIO brings that package's handler instead.)
         options["handler_class"] = _no_delay_handler()
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False,
                  **options)
@@ -27,7 +28,9 @@ def run(app: Flask, host: str, port: int, async_mode: str) -> None:
 def off_the_loop(fn: Callable, /, *args, **kwargs):
     """Call fn, in one of gevent's native threads when serving on gevent (so sockets and pages keep going).
 
-    For CPU-bound work that touches no gevent object (numpy: a round's pairing). On threads it is a plain call.
+    For CPU-bound work on plain data (a round's pairing, drawing badges), never the database or a session. Locks
+    it takes are gevent's (the process is patched), which gevent lets native threads use since 20.12. On threads it
+    is a plain call.
     """
     from .app import socket_async_mode
     if socket_async_mode() == "gevent":
@@ -38,7 +41,7 @@ def off_the_loop(fn: Callable, /, *args, **kwargs):
 
 def encode_on_native_threads() -> None:
     """On gevent, give the MiniLM encoder a pool of native threads: its batches then run side by side on the cores
-    while the event loop goes on (monkey-patched threads are greenlets taking turns on one core: 338 against 479
+    while the event loop goes on (monkey-patched threads are greenlets taking turns on one core: 348 against 605
     texts/s measured). A no-op on threads."""
     from .app import socket_async_mode
     if socket_async_mode() != "gevent":
@@ -61,6 +64,14 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def _has_gevent_websocket() -> bool:
+    try:
+        import geventwebsocket  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _no_delay_handler():

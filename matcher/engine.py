@@ -346,17 +346,41 @@ class MatchEngine:
     def is_excluded(self, a: int, b: int) -> bool:
         return (min(a, b), max(a, b)) in self._excluded
 
-    def record(self, match: Match) -> None:
-        """The app accepted a suggestion: it counts toward both people's capacity and the pair is not offered again."""
-        now = self.clock()
+    def record(self, match: Match, at: float | None = None) -> None:
+        """The app accepted a suggestion: it counts toward both people's capacity and the pair is not offered again.
+
+        `at` is when, on the engine's clock (default now): an app rebuilding the engine passes the times of the
+        matches it stored, so capacity windows survive a restart.
+        """
+        now = self.clock() if at is None else float(at)
         for pid in (match.a, match.b):
-            self._accepted.setdefault(pid, deque()).append(now)
+            times = self._accepted.setdefault(pid, deque())
+            times.append(now)
+            if len(times) > 1 and times[-2] > now:  # an older time given late: keep the window in order
+                self._accepted[pid] = times = deque(sorted(times))
             if self.load(pid) >= self.capacity:
                 self._full.add(pid)
                 if pid in self._slot_of:
                     self._full_mask[self._slot_of[pid]] = True
-                self._next_release = min(self._next_release, self._accepted[pid][0] + self.window_s)
+                self._next_release = min(self._next_release, times[0] + self.window_s)
         self.exclude(match.a, match.b, "matched")
+
+    def unrecord(self, match: Match) -> None:
+        """Undo the latest `record(match)` (the app could not store it): the pair may be suggested again and the
+        match no longer counts toward capacity. Undo several in the reverse order of recording."""
+        key = (min(match.a, match.b), max(match.a, match.b))
+        if self._excluded.get(key) == "matched":
+            del self._excluded[key]
+            self._excluded_by.get(key[0], set()).discard(key[1])
+            self._excluded_by.get(key[1], set()).discard(key[0])
+        for pid in (match.a, match.b):
+            times = self._accepted.get(pid)
+            if times:
+                times.pop()
+            if pid in self._full and self.load(pid) < self.capacity:
+                self._full.discard(pid)
+                if pid in self._slot_of:
+                    self._full_mask[self._slot_of[pid]] = False
 
     def load(self, pid: int) -> int:
         """Accepted matches of a person within the current fairness window."""

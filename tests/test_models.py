@@ -133,12 +133,31 @@ def test_deleting_an_event_cascades_to_its_people(any_app):
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(app):
+    from kiosk.db import SQLITE_ATTEMPT_MS
     engine = app.extensions["givetake.db"].engine
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_ATTEMPT_MS  # then we retry
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def test_a_sqlite_writer_waits_for_another_process_lock_well_past_one_attempt(app):
+    import sqlite3
+    import threading
+    import time
+
+    from kiosk.db import SQLITE_ATTEMPT_MS
+    engine = app.extensions["givetake.db"].engine
+    other = sqlite3.connect(engine.url.database, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # as a `givetake import` in another process would
+    threading.Timer(0.4, lambda: other.execute("COMMIT")).start()
+    started = time.monotonic()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE events SET last_seq = last_seq")
+    waited = time.monotonic() - started
+    other.close()
+    assert waited >= 0.3 > SQLITE_ATTEMPT_MS / 1000  # it waited for the lock, over many attempts, and got it
 
 
 def test_secret_key_is_generated_once_and_kept_in_the_instance_folder(tmp_path, monkeypatch):

@@ -181,3 +181,44 @@ def test_on_gevent_the_encoder_runs_on_native_threads_and_gives_the_same_vectors
     assert int(out.stdout.split()[-1]) >= 10  # the event loop ran while 256 texts were encoded
     texts = [f"I can help with topic number {i} for small teams" for i in range(256)]
     assert np.allclose(np.load(tmp_path / "v.npy"), minilm.MiniLMEncoder().encode(texts), atol=1e-6)
+
+
+SQLITE_WAIT_ON_GEVENT_SCRIPT = r"""
+from gevent import monkey
+monkey.patch_all()
+import sqlite3, sys
+import gevent
+from sqlalchemy import text
+from kiosk.db import make_engine
+path = sys.argv[1]
+engine = make_engine(f"sqlite:///{path}")
+with engine.begin() as conn:
+    conn.execute(text("CREATE TABLE t (x INTEGER)"))
+other = sqlite3.connect(path, isolation_level=None)  # another process's connection, in effect: not our lock
+other.execute("BEGIN IMMEDIATE")
+other.execute("INSERT INTO t VALUES (1)")
+ticks = []
+ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.005)) for _ in range(100000)])
+def holder():
+    gevent.sleep(0.3)
+    other.execute("COMMIT")
+gevent.spawn(holder)
+def write():
+    with engine.begin() as conn:  # waits for the other connection's lock, letting greenlets run
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+gevent.spawn(write).get(timeout=20)
+with engine.connect() as conn:
+    print(conn.execute(text("SELECT count(*) FROM t")).scalar(), len(ticks))
+"""
+
+
+def test_on_gevent_a_writer_waiting_for_another_connections_lock_lets_greenlets_run(tmp_path):
+    pytest.importorskip("gevent")
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", SQLITE_WAIT_ON_GEVENT_SCRIPT, str(tmp_path / "t.db")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    rows, ticks = out.stdout.split()
+    assert rows == "2"  # both writes landed
+    assert int(ticks) >= 10  # the event loop ran during the 0.3 s wait (SQLite's own wait would freeze it)

@@ -87,15 +87,29 @@ class MatcherLoop:
                     self._idle.set()
                 continue
             self._idle.clear()
-            time.sleep(GATHER_S)  # let the requests in flight finish first: under load their work joins this batch
-            items = [item, *self.work.get_many(MAX_BATCH - 1)]
+            items = [item]
+            try:
+                time.sleep(GATHER_S)  # the requests in flight commit first: under load their work joins the batch
+                items += self.work.get_many(MAX_BATCH - 1)
+            except Exception:  # Redis away for a moment: go on with what we hold
+                log.exception("could not take more matcher work; going on with %d item(s)", len(items))
             for batch in batches(items):
-                try:
-                    self.handle_with_retry(batch)
-                except Exception:
-                    log.exception("matcher could not handle %r", batch)
-                finally:
-                    self.processed += batch.get("count", 1)
+                self.handle_logged(batch)
+            self.processed += len(items)
+
+    def handle_logged(self, item: dict) -> None:
+        """Handle an item; log what fails. A failed batch is tried again person by person, so one bad profile
+        costs that person's matches, not the batch's."""
+        try:
+            self.handle_with_retry(item)
+        except Exception:
+            people = item.get("attendee_ids") or []
+            if item.get("kind") == "present" and len(people) > 1:
+                log.warning("matcher batch of %d people failed; matching each alone", len(people), exc_info=True)
+                for attendee_id in people:
+                    self.handle_logged({**item, "attendee_ids": [attendee_id], "count": 1})
+                return
+            log.exception("matcher could not handle %r", item)
 
     def handle_with_retry(self, item: dict, attempts: int = 3) -> None:
         """Handle an item; a busy or unreachable database is retried with a short backoff, not given up on."""
@@ -170,8 +184,12 @@ class MatcherLoop:
         if plan is None:
             log.info("round for event %s skipped: fewer than two people present", event_id)
             return None
-        with self.database.transaction() as session:
-            return store_round(session, event_id, engine, plan)
+        try:
+            with self.database.transaction() as session:
+                return store_round(session, event_id, engine, plan)
+        except Exception:
+            self.engines.pop(event_id, None)  # pair_round excluded pairs that were not stored: rebuild from what is
+            raise
 
     def warm_up(self, recent: timedelta = timedelta(days=1)) -> dict[int, int]:
         """Build the engines of events with people present (not ended over `recent` ago): {event id: people}.
@@ -202,11 +220,15 @@ class MatcherLoop:
             people = service.present_attendees(session, event_id)
             wanted = [service.profile_of(a, model_id) for a in people]
             pairs = service.known_pairs(session, event_id)
-        engine = matcher.MatchEngine(self.encoder, capacity=int(settings["capacity"]),
-                                     window_s=float(settings["window_s"]),
+            window_s = float(settings["window_s"])
+            recent = service.recent_live_matches(session, event_id, utcnow() - timedelta(seconds=window_s))
+        engine = matcher.MatchEngine(self.encoder, capacity=int(settings["capacity"]), window_s=window_s,
                                      exclude_same_company=bool(settings["exclude_same_company"]))
         profiles = engine.upsert_many(wanted)
-        for a, b, reason in pairs:
+        now, wall = engine.clock(), utcnow()
+        for pair, created_at in recent:  # capacity windows survive a restart: the matches count from when made
+            engine.record(pair, at=now - (wall - created_at).total_seconds())
+        for a, b, reason in pairs:  # after record: the database's reason (declined, met...) is the one kept
             engine.exclude(a, b, reason=reason)
         to_cache = [p for p, w in zip(profiles, wanted) if service.needs_embeddings(w)]
         if to_cache and model_id:
@@ -225,8 +247,8 @@ class MatcherLoop:
 
         Read, encode and suggest without a write lock; then one short transaction stores vectors and matches.
         Each person's matches count in the engine before the next person is suggested (nobody is offered the
-        same pair twice, capacity holds within the batch); if the write fails, the engine is dropped and rebuilt
-        from the database on the retry, so it never remembers a match that was not stored.
+        same pair twice, capacity holds within the batch); if anything fails before the commit, the engine
+        forgets them again (`unrecord`), so it never remembers a match that was not stored.
         """
         engine = self.engine_for(event_id)
         model_id = self.model_id
@@ -243,23 +265,25 @@ class MatcherLoop:
                     continue
                 wanted[attendee_id] = service.profile_of(attendee, model_id)
         to_cache, found = [], []
-        for attendee_id, profile in wanted.items():
-            indexed = engine.upsert(profile)
-            if service.needs_embeddings(profile) and model_id:
-                to_cache.append(indexed)
-            for match in engine.suggest(attendee_id, k=k):
-                engine.record(match)
-                found.append(match)
-        if not found and not to_cache:
-            return []
         try:
+            for attendee_id, profile in wanted.items():
+                indexed = engine.upsert(profile)
+                if service.needs_embeddings(profile) and model_id:
+                    to_cache.append(indexed)
+                for match in engine.suggest(attendee_id, k=k):
+                    engine.record(match)
+                    found.append(match)
+                time.sleep(0)  # on gevent: pages and sockets get a turn between people
+            if not found and not to_cache:
+                return []
             with self.database.transaction() as session:
                 service.store_embeddings(session, to_cache, model_id)
                 ids = {m.a for m in found} | {m.b for m in found}
                 people = {a.id: a for a in session.scalars(select(Attendee).where(Attendee.id.in_(ids)))}
                 return service.save_matches(session, event_id, found, people)
         except Exception:
-            self.engines.pop(event_id, None)  # it counted matches that were not stored
+            for match in reversed(found):  # none of them was stored: the engine forgets them
+                engine.unrecord(match)
             raise
 
 
@@ -278,7 +302,7 @@ def batches(items: list[dict]) -> list[dict]:
     """
     out: list[dict] = []
     for item in items:
-        if item.get("kind") in ("checkin", "cards"):
+        if item.get("kind") in ("checkin", "cards") and "event_id" in item and "attendee_id" in item:
             last = out[-1] if out else None
             if last is not None and last["kind"] == "present" and last["event_id"] == item["event_id"]:
                 last["attendee_ids"].append(item["attendee_id"])

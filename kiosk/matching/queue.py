@@ -66,10 +66,20 @@ class RedisQueue:
         return json.loads(popped[1]) if popped else None
 
     def get_many(self, limit: int) -> list[dict]:
-        """Up to `limit` items that are already waiting (never blocks; LPOP with a count, Redis 6.2+)."""
+        """Up to `limit` items that are already waiting (never blocks).
+
+        One LPOP with a count on Redis 6.2 and newer; older servers refuse the count, and get one LPOP per item.
+        """
         if limit <= 0:
             return []
-        return [json.loads(raw) for raw in self._redis.lpop(self._key, limit) or []]
+        import redis
+        try:
+            raw = self._redis.lpop(self._key, limit) or []
+        except redis.ResponseError:
+            raw = []
+            while len(raw) < limit and (one := self._redis.lpop(self._key)) is not None:
+                raw.append(one)
+        return [json.loads(item) for item in raw]
 
     def qsize(self) -> int:
         return int(self._redis.llen(self._key))

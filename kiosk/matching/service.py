@@ -1,6 +1,8 @@
 """The database side of matching: profiles from attendees, cached embeddings, Match rows and their messages."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
@@ -73,6 +75,15 @@ def known_pairs(session: Session, event_id: int) -> list[tuple[int, int, str]]:
     pairs += [(c.from_id, c.to_id, "met")
               for c in session.scalars(select(Contact).where(Contact.event_id == event_id))]
     return pairs
+
+
+def recent_live_matches(session: Session, event_id: int, since: datetime) -> list[tuple[matcher.Match, datetime]]:
+    """Live suggestions made since `since`, oldest first, with when: they count toward capacity after a rebuild."""
+    rows = session.execute(select(Match.a_id, Match.b_id, Match.score, Match.created_at).where(
+        Match.event_id == event_id, Match.source == MatchSource.live, Match.created_at >= since)
+        .order_by(Match.created_at, Match.id)).all()
+    return [(matcher.Match(a=a, b=b, score=score, direction="both", reasons=[], starter=""), created_at)
+            for a, b, score, created_at in rows]
 
 
 def _side(attendee: Attendee) -> dict:

@@ -87,14 +87,21 @@ def plan_round(session: Session, event_id: int, engine, run: Callable = call) ->
 
 
 def store_round(session: Session, event_id: int, engine, plan: RoundPlan) -> Round:
-    """Store the planned Round and its Match rows, and announce it to screen, staff and phones."""
+    """Store the planned Round and its Match rows, and announce it to screen, staff and phones.
+
+    Someone who left or was erased while the pairs were worked out is in no group: their group is dropped and
+    its others are listed as unpaired (a pair is never announced with a person who is gone).
+    """
     event = session.get(Event, event_id)
     number, result = plan.number, plan.result
     ids_in_round = [pid for group in result.groups for pid in group]
-    people = {a.id: a for a in session.scalars(select(Attendee).where(Attendee.id.in_(ids_in_round)))}
+    people = {a.id: a for a in session.scalars(select(Attendee).where(
+        Attendee.id.in_(ids_in_round), Attendee.checked_in_at.is_not(None), Attendee.erased_at.is_(None)))}
+    kept = [g for g in result.groups if all(pid in people for pid in g)]
+    unpaired = [*result.unpaired, *(pid for g in result.groups if g not in kept for pid in g if pid in people)]
     starts = utcnow()
     ends = starts + timedelta(minutes=int(event.round_minutes or 10))
-    groups = [{"ids": list(g), "meeting_point": meeting_point(event, i)} for i, g in enumerate(result.groups)]
+    groups = [{"ids": list(g), "meeting_point": meeting_point(event, i)} for i, g in enumerate(kept)]
     row = Round(event_id=event_id, number=number, starts_at=starts, ends_at=ends, pairs=groups,
                 meeting_points=[g["meeting_point"] for g in groups])
     session.add(row)
@@ -117,7 +124,7 @@ def store_round(session: Session, event_id: int, engine, plan: RoundPlan) -> Rou
                               "people": [_on_screen(people[p]) for p in ids]})
     publish(session, event_id, "round", "screen", {**head, "groups": screen_groups})
     publish(session, event_id, "round", "staff", {**head, "groups": screen_groups,
-                                                   "unpaired": list(result.unpaired)})
+                                                   "unpaired": unpaired})
     return row
 
 

@@ -94,9 +94,12 @@ def test_a_failed_write_forgets_the_batch_and_the_retry_stores_it_once(rt_server
     assert len(calls) == 2
     pairs = _matches(app, rt_event["event_id"])
     assert pairs and len(pairs) == len(set(pairs))
-    # The engine was rebuilt from the database for the retry: it knows exactly the stored pairs.
+    # The engine forgot the unstored matches (the retry found them again) and knows exactly the stored pairs.
     engine = loop.engines[rt_event["event_id"]]
     assert all(engine.is_excluded(a, b) for a, b in pairs)
+    for key in PEOPLE:
+        pid = rt_event[key]
+        assert engine.load(pid) == sum(pid in pair for pair in pairs)  # counted once, not twice
 
 
 def test_warm_up_builds_the_engines_of_events_going_on_before_anyone_checks_in(rt_server, rt_event):
@@ -111,3 +114,66 @@ def test_warm_up_builds_the_engines_of_events_going_on_before_anyone_checks_in(r
         db.session.get(Event, rt_event["event_id"]).ends_at = utcnow() - timedelta(days=3)
         db.session.commit()
     assert MatcherLoop(app.extensions["givetake.db"], LocalQueue()).warm_up() == {}  # long over: not loaded
+
+
+def test_one_bad_profile_costs_its_own_matches_not_the_batch(rt_server, rt_event, monkeypatch):
+    app = rt_server.app
+    loop, work = _burst(app, rt_event)
+    engine = loop.engine_for(rt_event["event_id"])
+    bad = rt_event["chloe"]
+    real = engine.suggest
+
+    def suggest(pid, k=3, **kw):
+        if pid == bad:
+            raise ValueError("a profile the engine cannot score")
+        return real(pid, k=k, **kw)
+
+    monkeypatch.setattr(engine, "suggest", suggest)
+    loop.handle_logged(batches([work.get(1), *work.get_many(64)])[0])
+    pairs = _matches(app, rt_event["event_id"])
+    assert pairs, "the others' matches were lost with the bad one"
+    # The engine remembers exactly what was stored: nothing of the failed batch lingers.
+    excluded = {pair for pair in engine._excluded if engine._excluded[pair] == "matched"}
+    assert excluded == set(pairs)
+    for key in PEOPLE:
+        assert engine.load(rt_event[key]) == sum(rt_event[key] in pair for pair in pairs)
+
+
+def test_capacity_windows_survive_a_restart(rt_server, rt_event):
+    app = rt_server.app
+    loop, work = _burst(app, rt_event)
+    loop.handle_logged(batches([work.get(1), *work.get_many(64)])[0])
+    pairs = _matches(app, rt_event["event_id"])
+    assert pairs
+    restarted = MatcherLoop(app.extensions["givetake.db"], LocalQueue())  # a new process, same database
+    engine = restarted.engine_for(rt_event["event_id"])
+    for key in PEOPLE:
+        pid = rt_event[key]
+        assert engine.load(pid) == sum(pid in pair for pair in pairs)
+    assert all(engine.is_excluded(a, b) for a, b in pairs)
+
+
+def test_a_person_erased_while_the_round_is_worked_out_is_in_no_group(rt_server, rt_event):
+    from kiosk.attendees.service import erase_attendee
+    from kiosk.models import Attendee, Round
+    from kiosk.rounds.service import plan_round, store_round
+    app = rt_server.app
+    loop, _ = _burst(app, rt_event)
+    engine = loop.engine_for(rt_event["event_id"])
+    with app.extensions["givetake.db"].reader() as session:
+        plan = plan_round(session, rt_event["event_id"], engine)
+    groups = [tuple(g) for g in plan.result.groups]
+    gone = groups[0][0]
+    partners = [pid for pid in groups[0] if pid != gone]
+    with app.app_context():
+        erase_attendee(db.session, db.session.get(Attendee, gone))
+        db.session.commit()
+    with app.extensions["givetake.db"].transaction() as session:
+        row = store_round(session, rt_event["event_id"], engine, plan)
+        stored = [tuple(g["ids"]) for g in row.pairs]
+    assert all(gone not in g for g in stored) and len(stored) == len(groups) - 1
+    with app.app_context():
+        assert not db.session.scalars(select(Match).where((Match.a_id == gone) | (Match.b_id == gone))).all()
+        staff = db.session.scalars(select(EventLog).where(EventLog.type == "round", EventLog.room == "staff")).one()
+        assert set(partners) <= set(staff.payload["unpaired"])
+        assert db.session.get(Round, row.id).number == 1
