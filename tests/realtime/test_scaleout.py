@@ -120,3 +120,26 @@ def test_a_screen_on_process_a_sees_a_match_from_a_check_in_on_process_b(tmp_pat
         if matcher is not None:
             matcher.stop()
         a.stop(), b.stop()
+
+
+def test_the_redis_work_queue_hands_over_what_waits_in_order(redis_url, monkeypatch):
+    import redis
+
+    from kiosk.matching.queue import RedisQueue
+    work = RedisQueue(redis_url)
+    for i in range(5):
+        work.put({"kind": "checkin", "event_id": 1, "attendee_id": i})
+    assert work.get(timeout=1)["attendee_id"] == 0
+    assert [x["attendee_id"] for x in work.get_many(3)] == [1, 2, 3]
+    # Redis before 6.2 refuses LPOP with a count: one LPOP per item instead, same order, nothing lost.
+    real_lpop = work._redis.lpop
+
+    def old_lpop(key, count=None):
+        if count is not None:
+            raise redis.ResponseError("wrong number of arguments for 'lpop' command")
+        return real_lpop(key)
+
+    monkeypatch.setattr(work._redis, "lpop", old_lpop)
+    work.put({"kind": "checkin", "event_id": 1, "attendee_id": 5})
+    assert [x["attendee_id"] for x in work.get_many(10)] == [4, 5]
+    assert work.get_many(10) == [] and work.qsize() == 0
