@@ -171,3 +171,17 @@ def test_secret_key_is_generated_once_and_kept_in_the_instance_folder(tmp_path, 
     assert key_file.stat().st_mode & 0o077 == 0
     other = create_app({"INSTANCE_PATH": str(tmp_path / "other")}).config["SECRET_KEY"]
     assert other != first
+
+
+def test_the_migrations_build_exactly_the_models(any_app):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from kiosk.db import Base
+    engine = any_app.extensions["givetake.db"].engine
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == [], diff  # a model change without its migration (or the reverse)
+    with engine.connect() as conn:  # the index behind "how many are here"
+        names = {ix["name"] for ix in inspect(conn).get_indexes("attendees")}
+    assert "ix_attendees_event_checked_in" in names
