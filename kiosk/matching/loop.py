@@ -146,11 +146,9 @@ class MatcherLoop:
         """Dispatch one work item (or a `present` batch of check-ins and card edits, see `batches`)."""
         kind = item.get("kind")
         event_id = int(item["event_id"])
-        if kind in ("checkin", "cards"):
-            self.on_present(event_id, int(item["attendee_id"]))
-            self.stats.touch(event_id)
-        elif kind == "present":
-            self.on_present_many(event_id, [int(a) for a in item["attendee_ids"]])
+        if kind in ("checkin", "cards", "present"):
+            people = item["attendee_ids"] if kind == "present" else [item["attendee_id"]]
+            self.on_present_many(event_id, [int(a) for a in people])
             self.stats.touch(event_id)
         elif kind == "round":
             self.on_round(event_id)
@@ -237,10 +235,6 @@ class MatcherLoop:
         self.engines[event_id] = engine
         log.info("matcher engine for event %s rebuilt with %d people", event_id, len(people))
         return engine
-
-    def on_present(self, event_id: int, attendee_id: int) -> list:
-        """Someone checked in or changed their cards: (re)index them and store their best new matches."""
-        return self.on_present_many(event_id, [attendee_id])
 
     def on_present_many(self, event_id: int, attendee_ids: list[int]) -> list:
         """People checked in or changed their cards: (re)index each, in order, and store their best new matches.

@@ -107,13 +107,6 @@ def attendee_payload(match: Match, me: Attendee, other: Attendee) -> dict:
             "starter": match.starter, "status": match.status.value, "source": match.source.value}
 
 
-def save_match(session: Session, event_id: int, found: matcher.Match, people: dict[int, Attendee], *,
-               source: MatchSource = MatchSource.live, round_id: int | None = None) -> Match | None:
-    """Store one suggestion and publish it (see `save_matches`); None when the pair already has a match."""
-    saved = save_matches(session, event_id, [found], people, source=source, round_id=round_id)
-    return saved[0] if saved else None
-
-
 def save_matches(session: Session, event_id: int, found: list[matcher.Match], people: dict[int, Attendee], *,
                  source: MatchSource = MatchSource.live, round_id: int | None = None) -> list[Match]:
     """Store suggestions and publish each to both phones, the staff dashboard and (with consent) the screen.
