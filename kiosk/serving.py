@@ -1,6 +1,8 @@
 """How `givetake serve` runs the app: gevent's WSGI server (default) or werkzeug's threaded one.
 
-Both carry websockets through simple-websocket; kiosk.launch decides which before anything is imported.
+Both carry websockets through simple-websocket; kiosk.launch decides which before anything is imported. On gevent
+every greenlet shares one thread, so CPU-heavy work goes to native threads (`off_the_loop`,
+`encode_on_native_threads`) and the garbage collector is tuned for a thousand sockets (`tune_gc`).
 """
 from __future__ import annotations
 
