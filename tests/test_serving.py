@@ -33,8 +33,7 @@ def test_the_launcher_reads_the_async_mode_as_serve_will(argv, environ, expected
     assert requested_async_mode(argv, environ) == expected
 
 
-def test_auto_means_gevent_when_it_is_installed():
-    pytest.importorskip("gevent")
+def test_auto_means_gevent_which_is_a_dependency():
     assert resolve_async_mode("auto") == "gevent"
     assert resolve_async_mode("threading") == "threading"
 
@@ -137,7 +136,6 @@ print(ran_on != native_ident(), len(ticks), pdf[:5].decode())
 
 
 def test_off_the_loop_runs_cpu_work_in_a_native_thread_while_greenlets_go_on():
-    pytest.importorskip("gevent")
     import subprocess
     import sys
     out = subprocess.run([sys.executable, "-c", OFF_THE_LOOP_SCRIPT], capture_output=True, text=True, timeout=60)
@@ -167,7 +165,6 @@ print(len(ticks))
 
 
 def test_on_gevent_the_encoder_runs_on_native_threads_and_gives_the_same_vectors(tmp_path):
-    pytest.importorskip("gevent")
     import subprocess
     import sys
 
@@ -213,7 +210,6 @@ with engine.connect() as conn:
 
 
 def test_on_gevent_a_writer_waiting_for_another_connections_lock_lets_greenlets_run(tmp_path):
-    pytest.importorskip("gevent")
     import subprocess
     import sys
     out = subprocess.run([sys.executable, "-c", SQLITE_WAIT_ON_GEVENT_SCRIPT, str(tmp_path / "t.db")],
