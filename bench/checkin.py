@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.common import percentiles, result
-from kiosk.launch import resolve_async_mode
+from kiosk.launch import configured_async_mode
 from tests.livesrv import ServerProcess
 
 PEER = "bare SQLAlchemy compare-and-set UPDATE loop (make_engine)"
@@ -36,7 +36,7 @@ PG_ADMIN_URL = os.environ.get("GIVETAKE_TEST_PG_URL", "postgresql+psycopg://post
 THREADS = int(os.environ.get("GIVETAKE_BENCH_KIOSKS", "8"))
 TARGET_SQLITE_PER_S = 200.0
 #: How the server runs, as `givetake serve` reads GIVETAKE_ASYNC_MODE.
-ASYNC_MODE = resolve_async_mode(os.environ.get("GIVETAKE_ASYNC_MODE") or "auto")
+ASYNC_MODE = configured_async_mode()
 
 OFFERS = ["Seed fundraising advice", "Product design reviews", "Python code reviews", "Grant writing help",
           "Intros to hardware suppliers", "UX research on a budget", "Hiring engineers in Berlin"]

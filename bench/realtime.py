@@ -26,14 +26,14 @@ import uuid
 from pathlib import Path
 
 from bench.common import percentiles, result
-from kiosk.launch import resolve_async_mode  # imports nothing but the standard library (and gevent, to look)
+from kiosk.launch import configured_async_mode  # imports nothing but the standard library (and gevent, to look)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = "realtime"
 TARGET_ONE_PROCESS_MS = 100
 TARGET_ACROSS_MS = 250
 #: How `givetake serve` (and so the peer) runs: GIVETAKE_ASYNC_MODE as `serve` reads it (auto: gevent if installed).
-ASYNC_MODE = resolve_async_mode(os.environ.get("GIVETAKE_ASYNC_MODE") or "auto")
+ASYNC_MODE = configured_async_mode()
 REDIS_URL = os.environ.get("GIVETAKE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 PG_ADMIN_URL = os.environ.get("GIVETAKE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

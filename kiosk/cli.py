@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from .db import db
 from .errors import DomainError
+from .launch import ASYNC_MODES
 
 
 def _create_app(*_args, **_kwargs):
@@ -112,7 +113,7 @@ def demo_command(attendees: int, if_missing: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; 0.0.0.0 lets tablets and phones on the venue network connect.")
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--async-mode", type=click.Choice(["auto", "gevent", "threading"]), default="auto",
+@click.option("--async-mode", type=click.Choice(ASYNC_MODES), default="auto",
               show_default=True, envvar="GIVETAKE_ASYNC_MODE",
               help="gevent holds 1,000+ live phones in one process; threading is werkzeug's threaded server "
                    "(a few hundred sockets). auto: gevent when installed.")
@@ -232,9 +233,8 @@ def doctor_command() -> None:
             report("redis", False, f"{redis_url}: {exc}")
     else:
         report("redis", True, "not configured (one process: fine on a laptop)")
-    from .launch import resolve_async_mode
-    mode = resolve_async_mode(os.environ.get("GIVETAKE_ASYNC_MODE") or "auto")
-    report("server", True, "serve runs on gevent (1,000+ live sockets)" if mode == "gevent" else
+    from .launch import configured_async_mode
+    report("server", True, "serve runs on gevent (1,000+ live sockets)" if configured_async_mode() == "gevent" else
            "serve runs on threads (a few hundred live sockets; install gevent or unset GIVETAKE_ASYNC_MODE)")
     import shutil
     report("printing", shutil.which("lp") is not None,

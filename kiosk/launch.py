@@ -37,6 +37,11 @@ def resolve_async_mode(requested: str) -> str:
     return requested
 
 
+def configured_async_mode(environ=os.environ) -> str:
+    """How `givetake serve` without `--async-mode` would run here: gevent or threading."""
+    return resolve_async_mode(requested_async_mode([], environ))
+
+
 def main() -> None:
     """Patch for gevent when `serve` will run on it, then hand over to the click commands."""
     argv = sys.argv[1:]

@@ -109,17 +109,17 @@ def check_in(session: Session, event: Event, attendee: Attendee, device: Device 
         raise NotFound("There is no such attendee in this event.")
     if attendee.erased_at is not None:
         raise NotFound("This attendee's data was erased.")
-    now = utcnow()
+    now, device_id = utcnow(), device.id if device else None
     token, token_hash = new_personal_token()
     # The compare-and-set also sets the phone token: one statement for the winner, nothing written for the others.
     won = session.execute(
         update(Attendee).where(Attendee.id == attendee.id, Attendee.checked_in_at.is_(None))
-        .values(checked_in_at=now, checked_in_by=device.id if device else None, personal_token_hash=token_hash)
+        .values(checked_in_at=now, checked_in_by=device_id, personal_token_hash=token_hash)
         .returning(Attendee.id, Attendee.updated_at).execution_options(synchronize_session=False)).first()
     if won is None:
         session.refresh(attendee, ["checked_in_at", "checked_in_by"])
         return CheckInResult(attendee=attendee, checked_in=False, checked_in_at=attendee.checked_in_at)
-    for key, value in (("checked_in_at", now), ("checked_in_by", device.id if device else None),
+    for key, value in (("checked_in_at", now), ("checked_in_by", device_id),
                        ("personal_token_hash", token_hash), ("updated_at", won.updated_at)):
         set_committed_value(attendee, key, value)  # what the row now holds; nothing left for the ORM to flush
     publish(session, event.id, "checkin", "staff",

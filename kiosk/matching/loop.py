@@ -107,7 +107,7 @@ class MatcherLoop:
             if item.get("kind") == "present" and len(people) > 1:
                 log.warning("matcher batch of %d people failed; matching each alone", len(people), exc_info=True)
                 for attendee_id in people:
-                    self.handle_logged({**item, "attendee_ids": [attendee_id], "count": 1})
+                    self.handle_logged({**item, "attendee_ids": [attendee_id]})
                 return
             log.exception("matcher could not handle %r", item)
 
@@ -305,10 +305,8 @@ def batches(items: list[dict]) -> list[dict]:
             last = out[-1] if out else None
             if last is not None and last["kind"] == "present" and last["event_id"] == item["event_id"]:
                 last["attendee_ids"].append(item["attendee_id"])
-                last["count"] += 1
                 continue
-            out.append({"kind": "present", "event_id": item["event_id"], "attendee_ids": [item["attendee_id"]],
-                        "count": 1})
+            out.append({"kind": "present", "event_id": item["event_id"], "attendee_ids": [item["attendee_id"]]})
         else:
             out.append(item)
     return out
