@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.common import percentiles, result
-from kiosk.launch import configured_async_mode
+from kiosk.concurrency import configured_async_mode
 from tests.livesrv import ServerProcess
 
 PEER = "bare SQLAlchemy compare-and-set UPDATE loop (make_engine)"
@@ -47,7 +47,8 @@ NEEDS = ["A designer for our landing page", "Feedback on our term sheet", "A men
 def _seed(database_url: str, instance: str, attendees: int) -> tuple[str, list[int], list[str]]:
     """Migrate, then create an event with `attendees` people (an offer and a need card each) and 8 kiosks."""
     from kiosk import create_app, schema
-    from kiosk.attendees.service import create_attendee, set_cards
+    from kiosk.attendees.service import create_attendee
+    from kiosk.cards.service import set_cards
     from kiosk.db import db
     from kiosk.devices.service import create_device, pair
     from kiosk.events.service import create_event

@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 
 from bench.common import percentiles, result
-from kiosk.launch import configured_async_mode  # imports nothing but the standard library (and gevent, to look)
+from kiosk.concurrency import configured_async_mode  # imports nothing but the standard library (and gevent, to look)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = "realtime"
@@ -183,7 +183,8 @@ def _seed(database_url: str, instance: Path, samples: int) -> dict:
     from kiosk import create_app, schema
     from kiosk.db import db
     from kiosk.devices.service import create_device, pair
-    from kiosk.attendees.service import create_attendee, set_cards
+    from kiosk.attendees.service import create_attendee
+    from kiosk.cards.service import set_cards
     from kiosk.events.service import create_event
     from kiosk.models import CardKind
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(instance), "SECRET_KEY": "bench",

@@ -3,15 +3,42 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
+from . import serving
+from .admin import commands as admin_commands
+from .admin import views as admin_views
+from .api import views as api_views
+from .attendees import commands as attendee_commands
+from .auth import views as auth_views
+from .auth.service import load_organizer
+from .badges import commands as badge_commands
+from .badges import service as badges
+from .badges import views as badge_views
+from .checkin import views as kiosk_views
+from .concurrency import async_mode
 from .db import Database
+from .devices import views as device_views
+from .errors import register_error_handlers
 from .extensions import babel, csrf, limiter, login_manager, socketio
+from .matching import commands as matcher_commands
+from .matching import runtime as matching
+from .me import views as phone_views
+from .realtime import views as realtime_views
+from .rounds import commands as round_commands
+from .screen import views as screen_views
+
+#: Every capability, wired through its `init_app` (blueprints, commands, workers), in this order.
+CAPABILITIES = (matching, badges, auth_views, admin_views, api_views, badge_views, device_views, kiosk_views,
+                realtime_views, phone_views, screen_views, serving, admin_commands, attendee_commands,
+                badge_commands, matcher_commands, round_commands)
 
 #: The checkout (or install) root holding templates/ and static/ next to kiosk/.
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,27 +73,17 @@ def create_app(config: dict | None = None) -> Flask:
     _init_extensions(app)
     if app.config.get("PROXY_HOPS"):
         # Behind nginx: trust its X-Forwarded-For/Proto/Host so rate limits, URLs and Secure cookies are right.
-        from werkzeug.middleware.proxy_fix import ProxyFix
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    from . import matching
-    from .badges import service as badges
-    matching.init_app(app)
-    badges.init_app(app)
-    _register_blueprints(app)
-
-    from .errors import register_error_handlers
+    for capability in CAPABILITIES:
+        capability.init_app(app)
     register_error_handlers(app)
-
-    from .cli import register_cli
-    register_cli(app)
 
     @app.template_filter("local")
     def _local_time(value, event=None, fmt: str = "%H:%M"):
         """A stored UTC time shown in the event's time zone (the venue's clock)."""
         if value is None:
             return "—"
-        from zoneinfo import ZoneInfo
         zone = ZoneInfo(getattr(event, "timezone", None) or "UTC")
         return value.astimezone(zone).strftime(fmt)
 
@@ -114,40 +131,16 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale,
                    default_translation_directories=str(ROOT / "kiosk" / "translations"))
-    from flask_babel import get_locale
     app.jinja_env.globals["get_locale"] = get_locale
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in as an organizer to continue."
     login_manager.session_protection = "strong"
-
-    from .auth.service import load_organizer
     login_manager.user_loader(load_organizer)
 
     redis_url = app.config.get("REDIS_URL")
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
-    socketio.init_app(app, async_mode=socket_async_mode(), message_queue=redis_url,
+    socketio.init_app(app, async_mode=async_mode(), message_queue=redis_url,
                       cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []) or None)
-
-
-def socket_async_mode() -> str:
-    """gevent when this process was monkey-patched for it (`givetake serve`, see kiosk.launch), else threading."""
-    if "gevent" in sys.modules:
-        from gevent import monkey
-        if monkey.is_module_patched("socket"):
-            return "gevent"
-    return "threading"
-
-
-def _register_blueprints(app: Flask) -> None:
-    from .admin.views import bp as admin_bp
-    from .api.views import bp as api_bp
-    from .badges.views import bp as badges_bp
-    from .auth.views import bp as auth_bp
-    from .checkin.views import bp as kiosk_bp
-    from .devices.views import bp as devices_bp
-    from .realtime.blueprints import BLUEPRINTS as realtime_bps
-    for blueprint in (auth_bp, admin_bp, api_bp, badges_bp, devices_bp, kiosk_bp, *realtime_bps):
-        app.register_blueprint(blueprint)

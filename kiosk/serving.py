@@ -1,57 +1,96 @@
 """How `givetake serve` runs the app: gevent's WSGI server (default) or werkzeug's threaded one.
 
-Both carry websockets through simple-websocket; kiosk.launch decides which before anything is imported. On gevent
-every greenlet shares one thread, so CPU-heavy work goes to native threads (`off_the_loop`,
-`encode_on_native_threads`) and the garbage collector is tuned for a thousand sockets (`tune_gc`).
+Both carry websockets through simple-websocket; kiosk.launch decides which before anything is imported (the facts
+themselves live in kiosk.concurrency). The garbage collector is tuned for a thousand sockets (`tune_gc`).
 """
 from __future__ import annotations
 
 import gc
+import logging
+import os
 import socket
-from typing import Callable
+import sys
 
-from flask import Flask
+import click
+from flask.cli import with_appcontext
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from matcher.encoders import semantic_of
+
+from . import schema
+from .concurrency import ASYNC_MODES, async_mode, encode_on_native_threads, resolve_async_mode
+from .console import describe_db, fail, migrate_database, print_urls
+from .db import db
+from .extensions import socketio
+from .models import Event
 
 #: gc thresholds while serving: young generations as Python's defaults, full passes 100 times rarer (see tune_gc).
 GC_THRESHOLDS = (700, 10, 1000)
 
 
-def run(app: Flask, host: str, port: int, async_mode: str) -> None:
+def init_app(app: Flask) -> None:
+    """Register `givetake serve`."""
+    app.cli.add_command(serve_command)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 lets tablets and phones on the venue network connect.")
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--async-mode", "requested_mode", type=click.Choice(ASYNC_MODES), default="auto",
+              show_default=True, envvar="GIVETAKE_ASYNC_MODE",
+              help="gevent holds 1,000+ live phones in one process; threading is werkzeug's threaded server "
+                   "(a few hundred sockets). auto: gevent when installed.")
+@with_appcontext
+def serve_command(host: str, port: int, requested_mode: str) -> None:
+    """Run the app with real-time updates (one process; the laptop default)."""
+    running = async_mode()
+    if resolve_async_mode(requested_mode) != running:
+        # gevent must patch the process before Flask is imported: only the `givetake` command does that.
+        click.secho(f"--async-mode {requested_mode} needs the `givetake` command (and gevent installed); "
+                    f"running in {running} mode.", fg="yellow", err=True)
+    url = current_app.config["DATABASE_URL"]
+    if db.database.is_sqlite:
+        migrate_database()
+    elif schema.current_revision(url) != schema.head_revision():
+        click.secho("The database schema is not current: run `givetake init` first.", fg="red", err=True)
+        sys.exit(1)
+    events = db.session.scalars(select(Event.slug).order_by(Event.id)).all()
+    db.session.close()
+    app = current_app._get_current_object()
+    loop = app.extensions["givetake.matcher"].loop
+    if loop is not None and not loop.claim():
+        fail("Another Give & Take process on this instance folder runs the matcher (a `givetake serve` or "
+             "`givetake round`): stop it first, or run several app processes with Redis (deploy/README.md).")
+    if loop is not None:
+        # Load the model now, not inside the first check-in (seconds during which, on gevent, nothing else runs).
+        encode_on_native_threads()
+        click.echo("Loading the matcher's model...")
+        semantic = semantic_of(loop.encoder)
+        if semantic is not None:
+            semantic.encode(["warm-up"])  # the first call also sets up the tokenizer and numpy's kernels
+        present = loop.warm_up()
+        if present:
+            click.echo(f"Matcher ready: {sum(present.values())} people present in {len(present)} event(s).")
+    click.echo(f"Give & Take on http://{host}:{port} ({describe_db()}; {running})")
+    for slug in events[:5]:
+        print_urls(slug, base=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}")
+    # Flask refuses app.run() inside its own CLI; `serve` is our explicit way to run it, so lift that guard.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our banner says where to go; skip its dev-server notice
+    tune_gc()
+    run(app, host, port, running)
+
+
+def run(app: Flask, host: str, port: int, mode: str) -> None:
     """Serve until stopped; Flask-SocketIO picks the server that matches the async mode it was set up with."""
-    from .extensions import socketio
     options = {}
-    if async_mode == "gevent" and not _has_gevent_websocket():
+    if mode == "gevent" and not _has_gevent_websocket():
         # (With gevent-websocket installed, Flask-SocketIO brings that package's handler instead.)
         options["handler_class"] = _no_delay_handler()
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False,
                  **options)
-
-
-def off_the_loop(fn: Callable, /, *args, **kwargs):
-    """Call fn, in one of gevent's native threads when serving on gevent (so sockets and pages keep going).
-
-    For CPU-bound work on plain data (a round's pairing, drawing badges), never the database or a session. Locks
-    it takes are gevent's (the process is patched), which gevent lets native threads use since 20.12. On threads it
-    is a plain call.
-    """
-    from .app import socket_async_mode
-    if socket_async_mode() == "gevent":
-        import gevent
-        return gevent.get_hub().threadpool.apply(fn, args, kwargs)
-    return fn(*args, **kwargs)
-
-
-def encode_on_native_threads() -> None:
-    """On gevent, give the MiniLM encoder a pool of native threads: its batches then run side by side on the cores
-    while the event loop goes on (monkey-patched threads are greenlets taking turns on one core: 348 against 605
-    texts/s measured). A no-op on threads."""
-    from .app import socket_async_mode
-    if socket_async_mode() != "gevent":
-        return
-    from gevent.threadpool import ThreadPoolExecutor
-
-    from matcher import minilm
-    minilm.use_executor(ThreadPoolExecutor(max_workers=minilm.MAX_WORKERS))
 
 
 def tune_gc() -> None:

@@ -13,7 +13,7 @@ import requests
 
 from kiosk.db import db
 from kiosk.devices.service import create_device, pair
-from kiosk.launch import requested_async_mode, resolve_async_mode
+from kiosk.concurrency import requested_async_mode, resolve_async_mode
 from tests.conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD, build_app, csrf_from
 from tests.factories import make_ana_and_ben, make_event
 from tests.livesrv import ServerProcess
@@ -117,7 +117,7 @@ from gevent import monkey
 monkey.patch_all()
 import time
 import gevent
-from kiosk.serving import off_the_loop
+from kiosk.concurrency import off_the_loop
 native_ident = monkey.get_original("_thread", "get_ident")
 ticks = []
 ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.005)) for _ in range(1000)])
@@ -151,7 +151,7 @@ monkey.patch_all()
 import sys
 import gevent
 import numpy as np
-from kiosk.serving import encode_on_native_threads
+from kiosk.concurrency import encode_on_native_threads
 from matcher.minilm import MiniLMEncoder
 encode_on_native_threads()
 texts = [f"I can help with topic number {i} for small teams" for i in range(256)]

@@ -5,15 +5,22 @@ import sys
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
+from flask import Flask
 from tqdm import tqdm
 
-from ..cli import cli
 from ..db import db
 from ..errors import DomainError
 from ..events.service import get_event
 from . import service
 from .layouts import LAYOUTS
 from .printing import PrintError
+
+def init_app(app: Flask) -> None:
+    """Register `givetake badges` and `givetake print`."""
+    app.cli.add_command(badges_command)
+    app.cli.add_command(print_command)
+
 
 #: Badges rendered per PDF chunk: keeps memory flat and the progress bar moving on a 1,000-badge run.
 CHUNK = 60
@@ -38,10 +45,11 @@ def _people(slug: str, only_not_printed: bool, sort: str):
     return session, event, people
 
 
-@cli.command("badges")
+@click.command("badges")
 @_batch_options
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PDF file to write.")
 @click.option("--crop-marks", is_flag=True, help="Crop marks on sheet layouts.")
+@with_appcontext
 def badges_command(slug, layout, only_not_printed, sort, out: Path, crop_marks: bool):
     """Render badges into one PDF, e.g. to print on sheets before doors open."""
     try:
@@ -71,10 +79,11 @@ def _merge(chunks: list[bytes]) -> bytes:
     return buffer.getvalue()
 
 
-@cli.command("print")
+@click.command("print")
 @_batch_options
 @click.option("--printer", "printers", multiple=True, required=True,
               help="CUPS queue; repeat for failover (the next is used when one is stopped).")
+@with_appcontext
 def print_command(slug, layout, only_not_printed, sort, printers):
     """Send badges to a printer one job each (so a jam costs one badge), recording every job."""
     from .printing import print_with_failover

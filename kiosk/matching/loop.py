@@ -6,8 +6,10 @@ After a restart an event's engine is rebuilt from the database on first use, wit
 """
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
+import os
 import threading
 import time
 from datetime import timedelta
@@ -17,9 +19,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
 import matcher
+
+from ..concurrency import off_the_loop
 from ..db import Database
-from ..models import Attendee, Event, utcnow
+from ..models import Attendee, Event, present, utcnow
 from ..realtime.stats import StatsThrottle, publish_stats
+from ..rounds.service import plan_round, store_round
 from . import service
 from .queue import WorkQueue
 
@@ -32,12 +37,50 @@ def shared_encoder():
     return matcher.default_encoder()
 
 
+class WriterLock:
+    """An exclusive lock on a file, held by the process whose loop is the single matcher of a database.
+
+    On the laptop tier the loop runs inside `givetake serve`; a second process on the same instance folder (a
+    `givetake round` next to it, a second `serve`) must not start another loop: two writers would make duplicate
+    and contradictory match decisions. (flock: released by the kernel when the process dies, so a crash leaves no
+    stale lock. Scale-out needs no file: its one `givetake matcher` process is fed through Redis.)
+    """
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; True if this process holds it now."""
+        if self._fd is not None or self.path is None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+
+class MatcherBusy(RuntimeError):
+    """Another process on this instance folder runs the matcher (the single writer)."""
+
+
 class MatcherLoop:
     """Consumes work items and keeps one MatchEngine per event in memory."""
 
-    def __init__(self, database: Database, work: WorkQueue, encoder=None):
+    def __init__(self, database: Database, work: WorkQueue, encoder=None, lock_path: str | None = None):
         self.database = database
         self.work = work
+        #: Held while this loop may run (see WriterLock); None for the Redis-fed process.
+        self.writer_lock = WriterLock(lock_path)
         self._encoder = encoder
         self.engines: dict[int, matcher.MatchEngine] = {}
         self._thread: threading.Thread | None = None
@@ -59,8 +102,14 @@ class MatcherLoop:
         return getattr(semantic, "model_id", None)
 
     # -- running -------------------------------------------------------------------------------------------
+    def claim(self) -> bool:
+        """Become this database's single matcher; False when another process already is."""
+        return self.writer_lock.acquire()
+
     def start(self) -> "MatcherLoop":
-        """Run in a daemon thread (laptop tier)."""
+        """Run in a daemon thread (laptop tier); MatcherBusy when another process runs the matcher."""
+        if not self.claim():
+            raise MatcherBusy(f"another Give & Take process holds {self.writer_lock.path}: it runs the matcher")
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
             self._thread = threading.Thread(target=self.run_forever, name="givetake-matcher", daemon=True)
@@ -174,8 +223,6 @@ class MatcherLoop:
         2,000 people is a second of numpy, during which pages, sockets and kiosks' writes carry on. Only storing
         and announcing it takes the write lock.
         """
-        from ..rounds.service import plan_round, store_round
-        from ..serving import off_the_loop
         engine = self.engine_for(event_id)
         with self.database.reader() as session:
             plan = plan_round(session, event_id, engine, run=off_the_loop)
@@ -198,8 +245,7 @@ class MatcherLoop:
         with self.database.reader() as session:
             event_ids = session.scalars(
                 select(Event.id).where(or_(Event.ends_at.is_(None), Event.ends_at > utcnow() - recent),
-                                       select(Attendee.id).where(Attendee.event_id == Event.id,
-                                                                 Attendee.checked_in_at.is_not(None)).exists())
+                                       select(Attendee.id).where(present(Event.id)).exists())
                 .order_by(Event.id)).all()
         return {event_id: len(self.engine_for(event_id)) for event_id in event_ids}
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 import matcher
 from matcher.scoring import topic
-from ..models import Attendee, Card, CardKind, Contact, Event, Match, MatchSource, MatchStatus
+from ..models import Attendee, Card, CardKind, Contact, Event, Match, MatchSource, MatchStatus, present
 from ..realtime import publish
 
 #: Defaults for Event.match_settings.
@@ -63,8 +63,7 @@ def store_embeddings(session: Session, profiles: list[matcher.Profile], model_id
 def present_attendees(session: Session, event_id: int) -> list[Attendee]:
     """Everyone checked in and not erased, with their cards."""
     return list(session.scalars(
-        select(Attendee).where(Attendee.event_id == event_id, Attendee.checked_in_at.is_not(None),
-                               Attendee.erased_at.is_(None)).options(selectinload(Attendee.cards))))
+        select(Attendee).where(present(event_id)).options(selectinload(Attendee.cards))))
 
 
 def known_pairs(session: Session, event_id: int) -> list[tuple[int, int, str]]:

@@ -1,0 +1,40 @@
+"""`givetake matcher`: the scale-out matcher process (start exactly one), fed through Redis."""
+from __future__ import annotations
+
+import signal
+import sys
+
+import click
+from flask.cli import with_appcontext
+from flask import Flask, current_app
+
+from ..db import db
+from .loop import MatcherLoop
+from .queue import RedisQueue
+
+
+def init_app(app: Flask) -> None:
+    """Register `givetake matcher`."""
+    app.cli.add_command(matcher_command)
+
+
+@click.command("matcher")
+@with_appcontext
+def matcher_command() -> None:
+    """Run the single matcher for every event, fed through Redis (scale-out: start exactly one)."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        click.secho("Set GIVETAKE_REDIS_URL: the matcher process is fed through Redis.", fg="red", err=True)
+        sys.exit(1)
+    loop = MatcherLoop(db.database, RedisQueue(url))
+    # SIGTERM (systemd, docker stop) finishes the current item instead of dying half-way through it.
+    signal.signal(signal.SIGTERM, lambda *_: loop.stop())
+    present = loop.warm_up()
+    if present:
+        click.echo(f"Matcher ready: {sum(present.values())} people present in {len(present)} event(s).")
+    click.echo(f"Matcher running, fed by {url}; its messages go out through the Socket.IO message queue.")
+    try:
+        loop.run_forever()
+    except KeyboardInterrupt:
+        pass
+    click.echo(f"Matcher stopped after {loop.processed} work items.")
