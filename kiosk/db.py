@@ -8,7 +8,7 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
@@ -48,10 +48,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_ATTEMPT_MS}")
     cursor.close()
-
-
-def _read_only_request() -> bool:
-    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
 
 
 class _SerializedWriterConnection(sqlite3.Connection):
@@ -102,15 +98,26 @@ class _SerializedWriterConnection(sqlite3.Connection):
             self.write_lock.release()
 
 
+#: Statements that take no write lock: reads (SQLite autocommits each one) and transaction control.
+_NO_WRITE_LOCK = ("SELECT", "PRAGMA", "EXPLAIN", "BEGIN", "COMMIT", "END", "ROLLBACK")
+
+
 def _sqlite_begin(conn) -> None:
-    # Take the write lock at BEGIN: a deferred transaction that reads then writes can fail with "database is
-    # locked" without waiting for busy_timeout, which would lose a kiosk's write under load. Pages fetched with
-    # GET never write, and long read-only work (reports, exports) opts out with the `sqlite_deferred` execution
-    # option, so neither holds up the kiosks.
-    if conn.get_execution_options().get("sqlite_deferred") or _read_only_request():
+    # A transaction starts lazily: reads run on their own (autocommit, like PostgreSQL's read committed), and the
+    # first write takes the write lock with BEGIN IMMEDIATE (see _sqlite_before_write). So a POST holds the lock
+    # for its writes only, not from its first SELECT, and a page that only reads never waits for a kiosk. Long
+    # read-only work (reports, exports, a round's snapshot) asks for `sqlite_deferred`: one consistent snapshot.
+    if conn.get_execution_options().get("sqlite_deferred"):
         conn.exec_driver_sql("BEGIN")
-    else:
-        conn.connection.dbapi_connection.begin_write()
+
+
+def _sqlite_before_write(conn, _cursor, statement: str, _parameters, _context, _executemany) -> None:
+    # Take the write lock before the first statement that writes. A deferred transaction that read first could
+    # fail with "database is locked" without waiting for busy_timeout, which would lose a kiosk's write.
+    dbapi = conn.connection.dbapi_connection
+    if dbapi.in_transaction or statement.lstrip()[:8].upper().startswith(_NO_WRITE_LOCK):
+        return
+    dbapi.begin_write()
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -123,6 +130,7 @@ def make_engine(url: str, **kwargs) -> Engine:
                                                   "isolation_level": None}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "before_cursor_execute", _sqlite_before_write)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)

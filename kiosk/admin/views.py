@@ -1,19 +1,26 @@
 """Organizer pages: events and their tags, attendees (search, edit, erase), CSV import and export."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from ..transactions import Blueprint
 from ..attendees import csv_export, csv_import
 from ..attendees.service import (SHAREABLE, create_attendee, erase_attendee, get_attendee, search_attendees,
-                                 set_cards, update_attendee)
+                                 update_attendee)
+from ..cards.service import MAX_CARDS_PER_KIND, items, items_from_form, update_cards
 from ..db import db
 from ..errors import DomainError
 from ..events.service import create_event, get_event, update_event
 from ..models import Attendee, CardKind, Event
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def init_app(app) -> None:
+    """Register this capability's pages."""
+    app.register_blueprint(bp)
 
 PAGE_SIZE = 50
 EVENT_FIELDS = ("name", "slug", "venue", "timezone", "starts_at", "ends_at", "public_url", "round_minutes",
@@ -30,13 +37,6 @@ def _organizers_only():
 
 def _form(keys) -> dict:
     return {k: request.form.get(k, "") for k in keys if k in request.form}
-
-
-def _cards_from_form(kind: str) -> list[dict]:
-    texts = request.form.getlist(f"{kind}_text")
-    tags = request.form.getlist(f"{kind}_tags")
-    return [{"text": t, "tags": [x for x in (tags[i] if i < len(tags) else "").split(",") if x.strip()]}
-            for i, t in enumerate(texts)]
 
 
 @bp.get("/")
@@ -61,9 +61,7 @@ def event_new():
             fields = dict(values)
             event = create_event(session, name=fields.pop("name", ""), slug=fields.pop("slug", "") or None,
                                  **fields)
-            session.commit()
         except DomainError as exc:
-            session.rollback()
             return render_template("admin/event_form.html", event=None, values=values, error=exc), exc.status
         flash(f"Event “{event.name}” created.", "success")
         return redirect(url_for("admin.event", slug=event.slug))
@@ -94,9 +92,7 @@ def event_edit(slug: str):
         values.pop("slug", None)  # URLs printed on badges and screens depend on it
         try:
             update_event(session, event, **values)
-            session.commit()
         except DomainError as exc:
-            session.rollback()
             return render_template("admin/event_form.html", event=event, values=values, error=exc), exc.status
         flash("Event saved.", "success")
         return redirect(url_for("admin.event", slug=event.slug))
@@ -136,16 +132,17 @@ def _attendee_values(attendee: Attendee) -> dict:
     values["consent_screen"] = attendee.consent_screen
     values["consent_share"] = attendee.consent_share or []
     for kind in CardKind:
-        values[kind.value] = [{"text": c.text, "tags": c.tags or []} for c in attendee.cards_of(kind)]
+        values[kind.value] = items(attendee, kind)
     return values
 
 
-def _posted_attendee_values() -> dict:
+def _posted_attendee_values(event: Event) -> dict:
     values = _form(ATTENDEE_FIELDS)
     values["consent_screen"] = bool(request.form.get("consent_screen"))
     values["consent_share"] = request.form.getlist("consent_share")
+    tags = [t.label for t in event.tags]
     for kind in CardKind:
-        values[kind.value] = _cards_from_form(kind.value)
+        values[kind.value] = items_from_form(request.form, kind, MAX_CARDS_PER_KIND, tags)
     return values
 
 
@@ -155,10 +152,8 @@ def _save_attendee(session, event: Event, attendee: Attendee | None, values: dic
         attendee = create_attendee(session, event, source="admin", **fields)
     else:
         update_attendee(session, attendee, **fields)
-    tags = [t.label for t in event.tags]
-    for kind in CardKind:
-        set_cards(session, attendee, kind, values[kind.value], allowed_tags=tags)
-    return attendee
+    # The matcher looks again when the attendee is here (an organizer's edit counts like the attendee's own).
+    return update_cards(session, attendee, offers=values["offer"], needs=values["need"])
 
 
 @bp.route("/events/<slug>/attendees/new", methods=["GET", "POST"])
@@ -167,12 +162,10 @@ def attendee_new(slug: str):
     session = db.session
     event = get_event(session, slug)
     if request.method == "POST":
-        values = _posted_attendee_values()
+        values = _posted_attendee_values(event)
         try:
             attendee = _save_attendee(session, event, None, values)
-            session.commit()
         except DomainError as exc:
-            session.rollback()
             return _attendee_form(event, None, values, exc, exc.status)
         flash(f"{attendee.full_name} added.", "success")
         return redirect(url_for("admin.attendees", slug=slug))
@@ -186,12 +179,10 @@ def attendee_edit(slug: str, attendee_id: int):
     event = get_event(session, slug)
     attendee = get_attendee(session, event, attendee_id)
     if request.method == "POST":
-        values = _posted_attendee_values()
+        values = _posted_attendee_values(event)
         try:
             _save_attendee(session, event, attendee, values)
-            session.commit()
         except DomainError as exc:
-            session.rollback()
             return _attendee_form(event, attendee, values, exc, exc.status)
         flash(f"{attendee.full_name} saved.", "success")
         return redirect(url_for("admin.attendees", slug=slug))
@@ -208,7 +199,6 @@ def attendee_erase(slug: str, attendee_id: int):
         flash("Type ERASE to confirm; nothing was erased.", "error")
         return redirect(url_for("admin.attendee_edit", slug=slug, attendee_id=attendee_id))
     erase_attendee(session, attendee)
-    session.commit()
     flash("The attendee's personal data was erased; counts keep them as an anonymous attendee.", "success")
     return redirect(url_for("admin.attendees", slug=slug))
 
@@ -226,9 +216,7 @@ def import_csv(slug: str):
             return render_template("admin/import.html", event=event, formats=csv_import.FORMATS, error=None), 400
         try:
             report = csv_import.import_attendees(session, event, upload.read(), None if fmt == "auto" else fmt)
-            session.commit()
         except DomainError as exc:
-            session.rollback()
             return render_template("admin/import.html", event=event, formats=csv_import.FORMATS,
                                    error=exc), exc.status
         flash(f"Import done: {report.summary()}.", "success")

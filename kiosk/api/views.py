@@ -9,12 +9,15 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import g, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..attendees.service import apply_fields, set_cards, update_attendee
+from ..transactions import Blueprint
+from ..attendees.serialize import for_api, for_lookup
+from ..attendees.service import update_attendee
+from ..cards.service import update_cards
 from ..checkin import service as checkin
 from ..db import db
 from ..devices.service import current_device
@@ -22,12 +25,17 @@ from ..errors import DomainError, Forbidden, NotFound, ValidationFailed
 from ..events.service import get_event
 from ..extensions import csrf, limiter
 from ..matching.service import attendee_payload, matches_for
-from ..models import (Attendee, CardKind, Contact, DeviceKind, Event, IdempotentResponse, Match, MatchStatus,
+from ..models import (Attendee, Contact, DeviceKind, Event, IdempotentResponse, Match, MatchStatus, present_count,
                       utcnow)
 from ..personal import badge_url, personal_url
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def init_app(app) -> None:
+    """Register this capability's pages."""
+    app.register_blueprint(bp)
 csrf.exempt(bp)  # checked below, only where a cookie (not a bearer token) authenticates the call
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
@@ -118,25 +126,13 @@ def _check_types(data: dict) -> None:
             raise ValidationFailed(f"`{key}` has the wrong type.", details={key: "wrong type"})
 
 
-def attendee_detail(attendee: Attendee, full: bool) -> dict:
-    """An attendee as the API shows them; contact details only to organizers."""
-    body = {"id": attendee.id, "first_name": attendee.first_name, "last_name": attendee.last_name,
-            "company": attendee.company, "title": attendee.title, "pronouns": attendee.pronouns,
-            "ticket_type": attendee.ticket_type, "source": attendee.source,
-            "checked_in_at": attendee.checked_in_at.isoformat() if attendee.checked_in_at else None,
-            "consent_screen": attendee.consent_screen, "consent_share": list(attendee.consent_share or []),
-            "offers": [{"text": c.text, "tags": list(c.tags or [])} for c in attendee.cards_of(CardKind.offer)],
-            "needs": [{"text": c.text, "tags": list(c.tags or [])} for c in attendee.cards_of(CardKind.need)]}
-    if full:
-        body.update(email=attendee.email, phone=attendee.phone, ticket_ref=attendee.ticket_ref)
-    return body
-
-
 def writes(view):
-    """Commit what a write view did and answer with its (body, status); domain errors roll everything back.
+    """Answer a write view with its (body, status) as JSON, replayable by `Idempotency-Key`.
 
-    With an `Idempotency-Key` header the first answer is stored in the same transaction and replayed to retries
-    with the same key (per caller and route), so a kiosk that lost the answer can safely send the request again.
+    The request's one transaction (kiosk.transactions) commits what the view did. With an `Idempotency-Key` header
+    the first successful answer is stored in that same transaction and replayed to retries with the same key (per
+    caller and route), so a kiosk that lost the answer can safely send the request again. A retry that raced the
+    first attempt and lost (its check-in conflicts, or its stored answer clashes) gets the winner's answer.
     """
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -154,25 +150,18 @@ def writes(view):
             return jsonify(first.body), first.status_code
         try:
             body, status = view(*args, **kwargs)
-        except DomainError as exc:
+            if key:
+                # First answers are kept a day (they may hold a personal token): long enough for any retry.
+                session.execute(delete(IdempotentResponse).where(
+                    IdempotentResponse.scope.startswith(f"{g.api_actor.scope}:", autoescape=True),
+                    IdempotentResponse.created_at < utcnow() - KEEP_ANSWERS))
+                session.add(IdempotentResponse(scope=scope, key=key, status_code=status, body=body))
+                session.flush()
+        except (DomainError, IntegrityError):
             session.rollback()
-            if not key:
-                raise
-            body, status = exc.to_dict(), exc.status
-        if key:
-            # First answers are kept a day (they may hold a personal token): long enough for any retry.
-            session.execute(delete(IdempotentResponse).where(
-                IdempotentResponse.scope.startswith(f"{g.api_actor.scope}:", autoescape=True),
-                IdempotentResponse.created_at < utcnow() - KEEP_ANSWERS))
-            session.add(IdempotentResponse(scope=scope, key=key, status_code=status, body=body))
-        try:
-            session.commit()
-        except IntegrityError:
-            # A concurrent retry with the same key won: its transaction, not ours, is the one that happened.
-            session.rollback()
-            if not key or (first := stored()) is None:
-                raise
-            return jsonify(first.body), first.status_code
+            if key and (first := stored()) is not None:
+                return jsonify(first.body), first.status_code
+            raise
         return jsonify(body), status
     return wrapper
 
@@ -189,7 +178,7 @@ def lookup(slug: str):
     """Find attendees by the first letters of a name: only enough to choose (no email, no ticket)."""
     event = _event(slug, DeviceKind.kiosk)
     people = checkin.lookup_by_name(db.session, event, request.args.get("q", "")[:80])
-    return jsonify({"results": [checkin.public_choice(a) for a in people]})
+    return jsonify({"results": [for_lookup(a) for a in people]})
 
 
 @bp.post("/events/<slug>/attendees/lookup-ticket")
@@ -200,7 +189,7 @@ def lookup_ticket(slug: str):
     code = _body().get("code")
     if not isinstance(code, str):
         raise ValidationFailed("Send the scanned code as a string in `code`.", details={"code": "required"})
-    return jsonify({"attendee": checkin.public_choice(checkin.lookup_by_ticket(db.session, event, code))})
+    return jsonify({"attendee": for_lookup(checkin.lookup_by_ticket(db.session, event, code))})
 
 
 @bp.post("/events/<slug>/attendees")
@@ -208,21 +197,18 @@ def lookup_ticket(slug: str):
 def walkin(slug: str):
     """Register a walk-in (or, for organizers, any attendee)."""
     event = _event(slug, DeviceKind.kiosk)
-    data = _body()
-    fields = {k: v for k, v in data.items() if k in ("first_name", "last_name", "email", "company", "title",
-                                                    "pronouns", "phone")}
+    fields = {k: v for k, v in _body().items() if k in checkin.WALKIN_FIELDS}
     _check_types(fields)
-    attendee = checkin.register_walkin(db.session, event, **fields)
-    if g.api_actor.organizer is not None:
-        attendee.source = "admin"
-    return {"attendee": attendee_detail(attendee, g.api_actor.can_see_contact_details())}, 201
+    attendee = checkin.register_walkin(db.session, event, fields,
+                                       source="admin" if g.api_actor.organizer is not None else "walkin")
+    return {"attendee": for_api(attendee, g.api_actor.can_see_contact_details())}, 201
 
 
 @bp.get("/events/<slug>/attendees/<int:attendee_id>")
 def attendee(slug: str, attendee_id: int):
     """One attendee's details and cards."""
     _, person = _event_attendee(slug, attendee_id)
-    return jsonify({"attendee": attendee_detail(person, g.api_actor.can_see_contact_details())})
+    return jsonify({"attendee": for_api(person, g.api_actor.can_see_contact_details())})
 
 
 @bp.patch("/events/<slug>/attendees/<int:attendee_id>")
@@ -240,7 +226,7 @@ def attendee_update(slug: str, attendee_id: int):
                                details={k: "not allowed" for k in unknown})
     _check_types(data)
     update_attendee(db.session, person, **data)
-    return {"attendee": attendee_detail(person, g.api_actor.can_see_contact_details())}, 200
+    return {"attendee": for_api(person, g.api_actor.can_see_contact_details())}, 200
 
 
 def _card_items(data: dict, key: str) -> list | None:
@@ -266,13 +252,8 @@ def cards_update(slug: str, attendee_id: int):
     offers, needs = _card_items(data, "offers"), _card_items(data, "needs")
     if offers is None and needs is None:
         raise ValidationFailed("Send `offers`, `needs` or both.", details={"offers": "required"})
-    tags = [t.label for t in event.tags]
-    if offers is not None:
-        set_cards(db.session, person, CardKind.offer, offers, allowed_tags=tags)
-    if needs is not None:
-        set_cards(db.session, person, CardKind.need, needs, allowed_tags=tags)
-    checkin.cards_changed(db.session, person)
-    return {"attendee": attendee_detail(person, g.api_actor.can_see_contact_details())}, 200
+    update_cards(db.session, person, offers=offers, needs=needs)
+    return {"attendee": for_api(person, g.api_actor.can_see_contact_details())}, 200
 
 
 @bp.post("/events/<slug>/attendees/<int:attendee_id>/checkin")
@@ -282,14 +263,9 @@ def check_in(slug: str, attendee_id: int):
     event = _event(slug, DeviceKind.kiosk)
     person = checkin.load_attendee(db.session, event, attendee_id, with_cards=False)
     data = _body()
-    consent = {k: data[k] for k in ("consent_screen", "consent_share") if k in data}
+    consent = {k: data[k] for k in checkin.CONSENT_FIELDS if k in data}
     _check_types(consent)
-    if consent:
-        apply_fields(person, consent)
-    result = checkin.check_in(db.session, event, person, g.api_actor.device)
-    if not result.checked_in:
-        raise checkin.CheckInConflict(f"{person.first_name} is already checked in.",
-                                      details={"checked_in_at": result.checked_in_at.isoformat()})
+    result = checkin.check_in(db.session, event, person, device=g.api_actor.device, consent=consent)
     body = result.to_dict()
     body["personal_url"] = personal_url(result.personal_token, event)
     body["badge_url"] = badge_url(person.badge_token, event)
@@ -320,6 +296,6 @@ def stats(slug: str):
                                                                 Attendee.erased_at.is_(None))) or 0
     by_status = dict(s.execute(select(Match.status, func.count(Match.id)).where(Match.event_id == event.id)
                                .group_by(Match.status)).all())
-    return jsonify({"registered": registered, "checked_in": checkin.present_count(s, event),
+    return jsonify({"registered": registered, "checked_in": present_count(s, event.id),
                     "matches": {st.value: by_status.get(st, 0) for st in MatchStatus},
                     "contacts": s.scalar(select(func.count(Contact.id)).where(Contact.event_id == event.id)) or 0})

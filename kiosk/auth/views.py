@@ -3,14 +3,20 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required, login_user, logout_user
 
+from ..transactions import Blueprint
 from ..db import db
 from ..extensions import limiter
 from .service import authenticate
 
 bp = Blueprint("auth", __name__)
+
+
+def init_app(app) -> None:
+    """Register this capability's pages."""
+    app.register_blueprint(bp)
 
 
 def _safe_next(target: str | None) -> str:
@@ -29,7 +35,6 @@ def login():
         session = db.session
         organizer = authenticate(session, request.form.get("email", ""), request.form.get("password", ""))
         if organizer is not None:
-            session.commit()
             login_user(organizer, remember=bool(request.form.get("remember")))
             return redirect(_safe_next(request.args.get("next")))
         flash("That email and password do not match an organizer account.", "error")

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..attendees.service import rotate_badge_token
+from ..cards.service import badge_lines
 from ..db import Database, after_commit
-from ..serving import off_the_loop
+from ..concurrency import off_the_loop
 from ..models import Attendee, CardKind, Device, Event, PrintJob, PrintStatus, utcnow
 from ..personal import badge_url
 from .layouts import LAYOUTS, BadgeStyle, get_layout
@@ -51,8 +52,7 @@ def badge_style(event: Event) -> BadgeStyle:
 
 def badge_data(attendee: Attendee, event: Event) -> BadgeData:
     """What the attendee's badge says; the QR holds `<public URL>/b/<badge token>` only."""
-    offers = [c.text or ", ".join(c.tags or []) for c in attendee.cards_of(CardKind.offer)]
-    needs = [c.text or ", ".join(c.tags or []) for c in attendee.cards_of(CardKind.need)]
+    offers, needs = badge_lines(attendee, CardKind.offer), badge_lines(attendee, CardKind.need)
     return BadgeData(first_name=attendee.first_name, full_name=attendee.full_name, company=attendee.company,
                      title=attendee.title, pronouns=attendee.pronouns, offer=offers[0] if offers else "",
                      need=needs[0] if needs else "", ticket_type=attendee.ticket_type,
@@ -105,20 +105,29 @@ def queue_badge_print(session: Session, attendee: Attendee, device: Device | Non
     session.add(job)
     session.flush()
     if targets:
-        pdf = render_attendees([attendee], event)
-        _after_commit(session, PrintTask(job.id, pdf, targets, layout.media, f"badge-{attendee.id}"))
+        # What the badge says is read now; it is drawn after commit in the print worker, so the request never
+        # holds the database's write lock while a badge is drawn.
+        _after_commit(session, PrintTask(job.id, [badge_data(attendee, event)], layout.name, badge_style(event),
+                                         f"Badges · {event.name}", targets, layout.media, f"badge-{attendee.id}"))
     return job
 
 
 @dataclass
 class PrintTask:
-    """One PDF on its way to CUPS."""
+    """One badge on its way to CUPS: what it says (plain data), drawn by the worker."""
 
     job_id: int
-    pdf: bytes
+    badges: list[BadgeData]
+    layout: str
+    style: BadgeStyle
+    document_title: str
     printers: list[str]
     media: str | None
     title: str
+
+    def render(self) -> bytes:
+        """The PDF, drawn off the event loop when serving on gevent."""
+        return off_the_loop(render_badges, self.badges, self.layout, style=self.style, title=self.document_title)
 
 
 def _after_commit(session: Session, task: PrintTask) -> None:
@@ -157,7 +166,8 @@ class PrintWorker:
     def send(self, task: PrintTask) -> None:
         """Submit with failover, then follow the job until CUPS says it is done or failed."""
         try:
-            printer, cups_job = print_with_failover(task.pdf, task.printers, title=task.title, media=task.media)
+            printer, cups_job = print_with_failover(task.render(), task.printers, title=task.title,
+                                                    media=task.media)
         except PrintError as exc:
             reasons = "; ".join(f"{name}: {why}" for name, why in exc.reasons.items()) or str(exc)
             self._record(task.job_id, status=PrintStatus.failed, error=reasons)

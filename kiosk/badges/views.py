@@ -1,10 +1,11 @@
 """Badge PDFs to download, print-job status for the kiosk, and the organizer's printing page."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..transactions import Blueprint, discard
 from ..checkin.service import load_attendee
 from ..db import db
 from ..devices.service import current_device
@@ -17,6 +18,11 @@ from .printing import PrintError, list_printers, submit_job
 from .render import render_test_page
 
 bp = Blueprint("badges", __name__)
+
+
+def init_app(app) -> None:
+    """Register this capability's pages."""
+    app.register_blueprint(bp)
 
 
 def _organizer_or_kiosk_of(event: Event) -> None:
@@ -64,9 +70,8 @@ def printing(slug: str):
     if request.method == "POST":
         try:
             _printing_action(session, event, request.form.get("action", ""))
-            session.commit()
         except (DomainError, PrintError, ValueError) as exc:
-            session.rollback()
+            discard()
             flash(getattr(exc, "message", str(exc)), "error")
         return redirect(url_for("badges.printing", slug=slug))
     try:

@@ -1,4 +1,8 @@
-"""Check-in: find yourself, register as a walk-in, and the one atomic check-in that starts your matching."""
+"""Check-in: find yourself, register as a walk-in, and the one atomic check-in that starts your matching.
+
+Every caller (kiosk pages, the API) goes through these functions: they validate, write, queue what follows after
+commit (the badge, the matcher, the staff dashboard) and raise domain errors; views only translate.
+"""
 from __future__ import annotations
 
 import re
@@ -6,20 +10,26 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..attendees.service import create_attendee, new_personal_token
+from ..attendees.service import apply_fields, create_attendee, new_personal_token
+from ..badges.service import queue_badge_print
+from ..cards.service import replace_cards
 from ..errors import Conflict, NotFound, ValidationFailed
-from ..matching import submit_after_commit
-from ..models import Attendee, Device, Event, RevokedBadgeToken, utcnow
+from ..matching.submit import submit_after_commit
+from ..models import Attendee, Device, Event, PrintJob, RevokedBadgeToken, present_count, utcnow
 from ..realtime import publish
 from ..tokens import normalize_token
 from ..validation import fold_for_search
 
 MIN_LOOKUP_CHARS = 2
 MAX_LOOKUP_RESULTS = 8
+#: What a walk-in may fill in about themselves.
+WALKIN_FIELDS = ("first_name", "last_name", "email", "company", "title", "pronouns", "phone")
+#: What may be chosen at check-in: the screen and what a badge scan shares.
+CONSENT_FIELDS = ("consent_screen", "consent_share")
 
 
 class CheckInConflict(Conflict):
@@ -30,19 +40,17 @@ class CheckInConflict(Conflict):
 
 @dataclass
 class CheckInResult:
-    """What a check-in did: `checked_in` is True only for the call that made it; the token is shown once."""
+    """What a check-in did; the personal token (the phone QR) is shown once, the print job is None when no
+    badge was asked for."""
 
     attendee: Attendee
-    checked_in: bool
     checked_in_at: datetime
-    personal_token: str | None = None
+    personal_token: str
+    print_job: PrintJob | None = None
 
     def to_dict(self) -> dict:
-        body = {"attendee_id": self.attendee.id, "checked_in": self.checked_in, "already": not self.checked_in,
-                "checked_in_at": self.checked_in_at.isoformat()}
-        if self.personal_token:
-            body["personal_token"] = self.personal_token
-        return body
+        return {"attendee_id": self.attendee.id, "checked_in": True, "already": False,
+                "checked_in_at": self.checked_in_at.isoformat(), "personal_token": self.personal_token}
 
 
 def lookup_by_name(session: Session, event: Event, query: str) -> list[Attendee]:
@@ -57,13 +65,6 @@ def lookup_by_name(session: Session, event: Event, query: str) -> list[Attendee]
                                        Attendee.search_name.like(f"% {like}%", escape="\\")))
             .order_by(Attendee.search_name, Attendee.id).limit(MAX_LOOKUP_RESULTS))
     return list(session.scalars(stmt))
-
-
-def public_choice(attendee: Attendee) -> dict:
-    """Just enough to choose yourself from a list: first name, last initial, company (no email, no ticket)."""
-    return {"id": attendee.id, "first_name": attendee.first_name,
-            "last_initial": (attendee.last_name[:1] + ".") if attendee.last_name else "",
-            "company": attendee.company, "checked_in": attendee.checked_in_at is not None}
 
 
 _BADGE_URL = re.compile(r"/b/([A-Za-z0-9]+)/?$")
@@ -92,23 +93,29 @@ def lookup_by_ticket(session: Session, event: Event, code: str) -> Attendee:
     return found
 
 
-def register_walkin(session: Session, event: Event, **fields) -> Attendee:
-    """A person without a ticket registers at the kiosk."""
-    allowed = {k: v for k, v in fields.items() if k in ("first_name", "last_name", "email", "company", "title",
-                                                         "pronouns", "phone")}
-    return create_attendee(session, event, source="walkin", **allowed)
+def register_walkin(session: Session, event: Event, fields: dict, *, source: str = "walkin") -> Attendee:
+    """A person without a ticket registers (at a kiosk; `source="admin"` when an organizer adds them)."""
+    return create_attendee(session, event, source=source,
+                           **{k: v for k, v in fields.items() if k in WALKIN_FIELDS})
 
 
-def check_in(session: Session, event: Event, attendee: Attendee, device: Device | None = None) -> CheckInResult:
-    """Check an attendee in with one compare-and-set: exactly one caller wins; the others learn it was done.
+def check_in(session: Session, event: Event, attendee: Attendee, *, device: Device | None = None,
+             consent: dict | None = None, cards: dict | None = None, print_badge: bool = False) -> CheckInResult:
+    """Check an attendee in: one compare-and-set, then their consent and cards, their badge, the matcher.
 
-    The winner gets a fresh personal token (shown once, as the QR that opens the phone page), the staff dashboard
-    hears of it, and the matcher is asked for suggestions once the transaction commits.
+    Exactly one caller wins; the others get CheckInConflict (with `checked_in_at`) and have changed nothing. The
+    winner gets a fresh personal token (shown once, as the QR that opens the phone page); after commit the staff
+    dashboard hears of it, the matcher looks for suggestions and the badge (`print_badge`) goes to the device's
+    printer. `consent` holds consent_screen / consent_share; `cards` holds offers / needs lists.
     """
     if attendee.event_id != event.id:
         raise NotFound("There is no such attendee in this event.")
     if attendee.erased_at is not None:
         raise NotFound("This attendee's data was erased.")
+    unknown = sorted(set(consent or {}) - set(CONSENT_FIELDS))
+    if unknown:
+        raise ValidationFailed(f"These fields are not consents: {', '.join(unknown)}.",
+                               details={k: "not a consent" for k in unknown})
     now, device_id = utcnow(), device.id if device else None
     token, token_hash = new_personal_token()
     # The compare-and-set also sets the phone token: one statement for the winner, nothing written for the others.
@@ -118,28 +125,22 @@ def check_in(session: Session, event: Event, attendee: Attendee, device: Device 
         .returning(Attendee.id, Attendee.updated_at).execution_options(synchronize_session=False)).first()
     if won is None:
         session.refresh(attendee, ["checked_in_at", "checked_in_by"])
-        return CheckInResult(attendee=attendee, checked_in=False, checked_in_at=attendee.checked_in_at)
+        raise CheckInConflict(_("%(name)s is already checked in.", name=attendee.first_name),
+                              details={"checked_in_at": attendee.checked_in_at.isoformat()})
     for key, value in (("checked_in_at", now), ("checked_in_by", device_id),
                        ("personal_token_hash", token_hash), ("updated_at", won.updated_at)):
         set_committed_value(attendee, key, value)  # what the row now holds; nothing left for the ORM to flush
+    if consent:
+        apply_fields(attendee, consent)
+    if cards:
+        replace_cards(session, attendee, offers=cards.get("offers"), needs=cards.get("needs"))
+    job = queue_badge_print(session, attendee, device) if print_badge else None
     publish(session, event.id, "checkin", "staff",
             {"attendee_id": attendee.id, "first_name": attendee.first_name, "company": attendee.company,
              "ticket_type": attendee.ticket_type, "device": device.name if device else None,
-             "at": now.isoformat(), "present": present_count(session, event)})
+             "at": now.isoformat(), "present": present_count(session, event.id)})
     submit_after_commit(session, "checkin", event.id, attendee_id=attendee.id)
-    return CheckInResult(attendee=attendee, checked_in=True, checked_in_at=now, personal_token=token)
-
-
-def present_count(session: Session, event: Event) -> int:
-    """How many people are checked in."""
-    return session.scalar(select(func.count(Attendee.id)).where(Attendee.event_id == event.id,
-                                                                Attendee.checked_in_at.is_not(None))) or 0
-
-
-def cards_changed(session: Session, attendee: Attendee) -> None:
-    """Tell the matcher an attendee who is here changed their cards (after commit)."""
-    if attendee.checked_in_at is not None:
-        submit_after_commit(session, "cards", attendee.event_id, attendee_id=attendee.id)
+    return CheckInResult(attendee=attendee, checked_in_at=now, personal_token=token, print_job=job)
 
 
 def load_attendee(session: Session, event: Event, attendee_id: int, with_cards: bool = True) -> Attendee:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import time
 
-from flask import (Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, session,
+from flask import (abort, current_app, g, jsonify, redirect, render_template, request, session,
                    url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..attendees.service import (MAX_CARD_TEXT, SHAREABLE, apply_fields, issue_personal_token, set_cards,
-                                 update_attendee)
+from ..transactions import Blueprint
+from ..attendees.serialize import for_lookup
+from ..attendees.service import SHAREABLE, issue_personal_token, update_attendee
+from ..badges.service import queue_badge_print
+from ..cards.service import MAX_CARD_TEXT, items_from_form, padded, update_cards
 from ..db import db
 from ..devices.service import current_device
 from ..errors import DomainError, ValidationFailed
@@ -24,6 +27,11 @@ from ..personal import personal_qr_svg, personal_url
 from . import service
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
+
+
+def init_app(app) -> None:
+    """Register this capability's pages."""
+    app.register_blueprint(bp)
 
 #: Seconds a half-finished check-in survives without activity (privacy on a shared tablet).
 STATE_TTL = 300
@@ -109,7 +117,7 @@ def start():
     results, error = [], None
     if query:
         try:
-            results = [service.public_choice(a) for a in service.lookup_by_name(db.session, g.event, query)]
+            results = [for_lookup(a) for a in service.lookup_by_name(db.session, g.event, query)]
         except ValidationFailed as exc:
             error = exc.message
     return _render("start.html", query=query, results=results, error=error,
@@ -124,7 +132,7 @@ def lookup():
         people = service.lookup_by_name(db.session, g.event, request.args.get("q", "")[:80])
     except ValidationFailed as exc:
         return jsonify({"code": exc.code, "message": exc.message, "results": []}), 200
-    return jsonify({"results": [service.public_choice(a) for a in people]})
+    return jsonify({"results": [for_lookup(a) for a in people]})
 
 
 @bp.post("/select")
@@ -160,10 +168,8 @@ def walkin():
     values = {k: request.form.get(k, "") for k in ("first_name", "last_name", "email", "company", "title")}
     if request.method == "POST":
         try:
-            attendee = service.register_walkin(db.session, g.event, **values)
-            db.session.commit()
+            attendee = service.register_walkin(db.session, g.event, values)
         except DomainError as exc:
-            db.session.rollback()
             return _render("walkin.html", status=exc.status, values=values, error=exc)
         _serve(attendee)
         return redirect(url_for("kiosk.details"))  # everyone sees their badge before it prints
@@ -178,9 +184,7 @@ def details():
         fields = {k: request.form.get(k, "") for k in ("first_name", "last_name", "company", "title", "pronouns")}
         try:
             update_attendee(db.session, attendee, **fields)
-            db.session.commit()
         except DomainError as exc:
-            db.session.rollback()
             return _render("details.html", status=exc.status, attendee=attendee, values=fields, error=exc)
         return redirect(url_for("kiosk.offer"))
     values = {k: getattr(attendee, k) for k in ("first_name", "last_name", "company", "title", "pronouns")}
@@ -191,25 +195,15 @@ def _card_step(kind: CardKind, template: str, next_endpoint: str, examples: list
     attendee = _require_serving()
     tags = [t.label for t in g.event.tags]
     if request.method == "POST":
-        texts = request.form.getlist("text")[:KIOSK_CARD_ITEMS]
-        chosen = request.form.getlist("tags")
-        items = [{"text": t, "tags": chosen if i == 0 else []} for i, t in enumerate(texts)]
-        if not any(t.strip() for t in texts) and chosen:
-            items = [{"text": "", "tags": chosen}]
+        items = items_from_form(request.form, kind, KIOSK_CARD_ITEMS, tags)
         try:
-            set_cards(db.session, attendee, kind, items, allowed_tags=tags)
-            service.cards_changed(db.session, attendee)
-            db.session.commit()
+            update_cards(db.session, attendee, **{f"{kind.value}s": items})
         except DomainError as exc:
-            db.session.rollback()
-            return _render(template, status=exc.status, attendee=attendee, texts=texts, chosen=chosen, tags=tags,
-                           examples=examples, error=exc, max_length=MAX_CARD_TEXT, items=KIOSK_CARD_ITEMS)
+            return _render(template, status=exc.status, attendee=attendee, kind=kind.value, cards=items, tags=tags,
+                           examples=examples, error=exc, max_length=MAX_CARD_TEXT)
         return redirect(url_for(next_endpoint))
-    cards = attendee.cards_of(kind)
-    texts = [c.text for c in cards]
-    chosen = sorted({t for c in cards for t in (c.tags or [])})
-    return _render(template, attendee=attendee, texts=texts, chosen=chosen, tags=tags, examples=examples,
-                   error=None, max_length=MAX_CARD_TEXT, items=KIOSK_CARD_ITEMS)
+    return _render(template, attendee=attendee, kind=kind.value, cards=padded(attendee, kind, KIOSK_CARD_ITEMS),
+                   tags=tags, examples=examples, error=None, max_length=MAX_CARD_TEXT)
 
 
 @bp.route("/offer", methods=["GET", "POST"])
@@ -229,45 +223,28 @@ def consent():
     """Choose what the screen shows and what a badge scan shares, then check in and print."""
     attendee = _require_serving()
     if request.method == "POST":
-        fields = {"consent_screen": bool(request.form.get("consent_screen")),
-                  "consent_share": request.form.getlist("consent_share")}
-        if _editing():
-            # Someone already here came back to edit their cards: save, no second check-in, no badge.
-            # (Without the flag, a checked-in attendee here means another kiosk won the race: see below.)
-            try:
-                apply_fields(attendee, fields)
-                db.session.commit()
-            except DomainError as exc:
-                db.session.rollback()
-                return _render("consent.html", status=exc.status, attendee=attendee, shareable=SHAREABLE, error=exc,
-                               editing=True)
-            session.pop("kiosk", None)
+        consent = {"consent_screen": bool(request.form.get("consent_screen")),
+                   "consent_share": request.form.getlist("consent_share")}
+        editing = _editing()
+        try:
+            if editing:
+                # Someone already here came back to edit their cards: save, no second check-in, no badge.
+                # (Without the flag, a checked-in attendee here means another kiosk won the race: see below.)
+                update_attendee(db.session, attendee, **consent)
+            else:
+                result = service.check_in(db.session, g.event, attendee, device=g.gt_device, consent=consent,
+                                          print_badge=True)
+        except service.CheckInConflict:
+            return redirect(url_for("kiosk.already", raced=1))
+        except DomainError as exc:
+            return _render("consent.html", status=exc.status, attendee=attendee, shareable=SHAREABLE, error=exc,
+                           editing=editing)
+        session.pop("kiosk", None)
+        if editing:
             return _render("done.html", attendee=attendee, personal_url=None, qr_svg=None, job=None, saved=True,
                            seconds=current_app.config["KIOSK_DONE_SECONDS"])
-        try:
-            apply_fields(attendee, fields)
-            result = service.check_in(db.session, g.event, attendee, g.gt_device)
-            if not result.checked_in:
-                db.session.commit()
-                return redirect(url_for("kiosk.already", raced=1))
-            job = _print_badge(attendee)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            return _render("consent.html", status=exc.status, attendee=attendee, shareable=SHAREABLE, error=exc,
-                           editing=False)
-        session.pop("kiosk", None)
-        return _done(attendee, result.personal_token, job)
+        return _done(attendee, result.personal_token, result.print_job)
     return _render("consent.html", attendee=attendee, shareable=SHAREABLE, error=None, editing=_editing())
-
-
-def _print_badge(attendee):
-    """Queue the attendee's badge on this kiosk's printer (the badges capability), if printing is set up."""
-    try:
-        from ..badges.service import queue_badge_print
-    except ImportError:
-        return None
-    return queue_badge_print(db.session, attendee, g.gt_device)
 
 
 def _done(attendee, token: str | None, job=None):
@@ -285,12 +262,10 @@ def already():
         action = request.form.get("action")
         if action == "qr":
             token = issue_personal_token(attendee)  # the old phone link stops working: tokens are shown once
-            db.session.commit()
             session.pop("kiosk", None)
             return _done(attendee, token)
         if action == "reprint":
-            job = _print_badge(attendee)
-            db.session.commit()
+            job = queue_badge_print(db.session, attendee, g.gt_device)
             session.pop("kiosk", None)
             return _done(attendee, None, job)
     return _render("already.html", attendee=attendee, raced=bool(request.args.get("raced")))

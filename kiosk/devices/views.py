@@ -1,11 +1,12 @@
 """Device pages: organizers add and unpair devices; a tablet or TV pairs itself with a short code."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
+from ..transactions import Blueprint, discard
 from ..db import db
 from ..errors import DomainError
 from ..events.service import get_event
@@ -14,6 +15,11 @@ from ..models import Device, DeviceKind, Event, utcnow
 from .service import COOKIE, create_device, new_pairing_code, pair, revoke, set_device_cookie
 
 bp = Blueprint("devices", __name__)
+
+
+def init_app(app) -> None:
+    """Register this capability's pages."""
+    app.register_blueprint(bp)
 
 
 def _landing(device: Device) -> str:
@@ -41,9 +47,8 @@ def device_new(slug: str):
     event = get_event(session, slug)
     try:
         device = create_device(session, event, request.form.get("kind", "kiosk"), request.form.get("name", ""))
-        session.commit()
     except (DomainError, ValueError) as exc:
-        session.rollback()
+        discard()
         flash(getattr(exc, "message", str(exc)), "error")
         return redirect(url_for("devices.devices", slug=slug))
     flash(f"{device.name} added: pair it with the code {device.pairing_code}.", "success")
@@ -62,16 +67,13 @@ def device_action(slug: str, device_id: int, action: str):
         return redirect(url_for("devices.devices", slug=slug))
     if action == "repair":
         code = new_pairing_code(device)
-        session.commit()
         flash(f"New pairing code for {device.name}: {code}. The old pairing stopped working.", "success")
     elif action == "revoke":
         revoke(device)
-        session.commit()
         flash(f"{device.name} is unpaired.", "success")
     elif action == "this-browser":
         new_pairing_code(device)
         device, token = pair(session, device.pairing_code)
-        session.commit()
         response = make_response(redirect(_landing(device)))
         set_device_cookie(response, token)
         return response
@@ -87,9 +89,8 @@ def pair_device(code: str = ""):
         session = db.session
         try:
             device, token = pair(session, request.form.get("code", ""))
-            session.commit()
         except DomainError as exc:
-            session.rollback()
+            discard()
             return render_template("kiosk/pair.html", code=request.form.get("code", ""), error=exc.message), \
                 exc.status
         response = make_response(redirect(_landing(device)))

@@ -5,13 +5,13 @@ and the browser is redirected to `/me` at once, so the token leaves the address 
 """
 from __future__ import annotations
 
-from flask import (Blueprint, flash, jsonify, redirect, render_template, request, session as flask_session,
+from flask import (flash, jsonify, redirect, render_template, request, session as flask_session,
                    url_for)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..attendees.service import MAX_CARD_TEXT, set_cards
-from ..checkin.service import cards_changed
+from ..transactions import Blueprint, discard
+from ..cards.service import MAX_CARD_TEXT, event_tags, items_from_form, padded, update_cards
 from ..db import db
 from ..errors import DomainError
 from ..extensions import limiter
@@ -21,19 +21,17 @@ from . import service
 
 bp = Blueprint("me", __name__)
 
+
+def init_app(app) -> None:
+    """Register this capability's pages."""
+    app.register_blueprint(bp)
+
 #: Card items editable on the phone (the kiosk shows three as well).
 PHONE_CARD_ITEMS = 3
 
 
 def _me(session) -> Attendee | None:
-    attendee_id = flask_session.get("attendee_id")
-    if not isinstance(attendee_id, int):
-        return None
-    attendee = session.get(Attendee, attendee_id)
-    if attendee is None or attendee.erased_at is not None:
-        flask_session.pop("attendee_id", None)
-        return None
-    return attendee
+    return service.signed_in_attendee(session, flask_session)
 
 
 def _wants_json() -> bool:
@@ -71,8 +69,8 @@ def home():
                       "meeting_point": group["meeting_point"],
                       "partners": [people[i] for i in group["ids"] if i != attendee.id and i in people]}
     return render_template("me/home.html", me=attendee, event=event, matches=matches, round=round_info,
-                           last_seq=last_seq, offers=_padded(attendee, CardKind.offer),
-                           needs=_padded(attendee, CardKind.need), max_text=MAX_CARD_TEXT, texts=phone_texts(),
+                           last_seq=last_seq, offers=padded(attendee, CardKind.offer, PHONE_CARD_ITEMS),
+                           needs=padded(attendee, CardKind.need, PHONE_CARD_ITEMS), max_text=MAX_CARD_TEXT, texts=phone_texts(),
                            now_iso=utcnow().isoformat())
 
 
@@ -89,17 +87,6 @@ def phone_texts() -> dict:
     }
 
 
-def _padded(attendee: Attendee, kind: CardKind) -> list[str]:
-    texts = [c.text for c in attendee.cards_of(kind)][:PHONE_CARD_ITEMS]
-    return texts + [""] * (PHONE_CARD_ITEMS - len(texts))
-
-
-def _keep_tags(attendee: Attendee, kind: CardKind, texts: list[str]) -> list[dict]:
-    # The phone edits the text only; an item whose text is unchanged keeps the tags chosen at the kiosk.
-    tags = {c.text: list(c.tags or []) for c in attendee.cards_of(kind)}
-    return [{"text": t, "tags": tags.get(t.strip(), [])} for t in texts]
-
-
 @bp.post("/me/cards")
 def save_cards():
     """Replace my offer and need cards; the matcher looks again for people I should meet."""
@@ -107,14 +94,13 @@ def save_cards():
     attendee = _me(session)
     if attendee is None:
         return redirect(url_for("me.home"))
+    tags = event_tags(session, attendee)
     try:
-        for kind in (CardKind.offer, CardKind.need):
-            texts = request.form.getlist(kind.value)[:PHONE_CARD_ITEMS]
-            set_cards(session, attendee, kind, _keep_tags(attendee, kind, texts))
-        cards_changed(session, attendee)
-        session.commit()
+        update_cards(session, attendee,
+                     offers=items_from_form(request.form, CardKind.offer, PHONE_CARD_ITEMS, tags),
+                     needs=items_from_form(request.form, CardKind.need, PHONE_CARD_ITEMS, tags))
     except DomainError as exc:
-        session.rollback()
+        discard()
         flash(exc.message, "error")
         return redirect(url_for("me.home") + "#cards")
     flash(_("Saved. We are looking for new matches for you."), "success")
@@ -132,9 +118,8 @@ def answer(match_id: int):
         return redirect(url_for("me.home"))
     try:
         match = service.answer_match(session, attendee, match_id, request.form.get("action", ""))
-        session.commit()
     except DomainError as exc:
-        session.rollback()
+        discard()
         if _wants_json():
             return jsonify(exc.to_dict()), exc.status
         flash(exc.message, "error")

@@ -1,13 +1,15 @@
 """The staff dashboard (`/admin/events/<slug>/live`): check-ins and matches as they happen, rounds, printers."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
+from flask import flash, jsonify, redirect, render_template, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
+from ..transactions import Blueprint
 from ..db import db
 from ..errors import DomainError
 from ..events.service import get_event
+from ..matching.submit import runtime
 from ..models import EventLog
 from ..rounds import service as rounds
 from . import bus, sockets
@@ -19,10 +21,11 @@ bp = Blueprint("live", __name__, url_prefix="/admin/events/<slug>/live")
 RECENT = 30
 
 
-@bp.record_once
-def _set_up_realtime(state) -> None:
-    bus.init_app(state.app)
+def init_app(app) -> None:
+    """Set up the real-time bus and socket handlers, and register the staff dashboard."""
+    bus.init_app(app)
     sockets.register_handlers()
+    app.register_blueprint(bp)
 
 
 @bp.before_request
@@ -40,7 +43,6 @@ def _recent(session, event_id: int, type_: str) -> list[dict]:
 
 def queue_length() -> int | None:
     """Matcher work waiting (in this process's queue, or the shared Redis list)."""
-    from ..matching import runtime
     try:
         return int(getattr(runtime().queue, "qsize", lambda: 0)())
     except Exception:  # Redis away: the dashboard still opens
@@ -82,9 +84,7 @@ def start_round(slug: str):
     event = get_event(session, slug)
     try:
         rounds.request_round(session, event)
-        session.commit()
     except DomainError as exc:
-        session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("live.dashboard", slug=slug))
     flash("Round requested: pairs appear on the screen and on phones in a moment.", "success")

@@ -1,9 +1,10 @@
 """`/screen/<slug>`: the projector page. Server-rendered counters and recent matches, then live over Socket.IO."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from sqlalchemy import select
 
+from ..transactions import Blueprint
 from ..db import db
 from ..devices.service import current_device
 from ..events.service import get_event
@@ -12,6 +13,11 @@ from ..realtime.stats import event_stats
 from ..rounds.service import current_round
 
 bp = Blueprint("screen", __name__, url_prefix="/screen")
+
+
+def init_app(app) -> None:
+    """Register this capability's pages."""
+    app.register_blueprint(bp)
 
 #: Matches already on the wall when the page (re)loads.
 RECENT_MATCHES = 6

@@ -6,10 +6,13 @@ import time
 
 from sqlalchemy import select
 
+from kiosk.cards.service import set_cards
+
 from kiosk.db import db
-from kiosk.models import Attendee, CardKind, Match
+from kiosk.models import Attendee, CardKind, Event, Match
 from kiosk.tokens import hash_token
 from tests.conftest import csrf_from
+from tests.factories import card_form, form_values
 
 
 def _csrf(client, url="/kiosk/"):
@@ -88,10 +91,11 @@ def test_pre_registered_attendee_checks_in_and_gets_matched(app, kiosk_client, e
     assert r.headers["Location"].endswith("/kiosk/offer")
     offer_page = kiosk_client.get("/kiosk/offer").get_data(as_text=True)
     assert "I can offer" in offer_page and "I review pitch decks" in offer_page
-    r = kiosk_client.post("/kiosk/offer", data={"text": ["I review pitch decks and term sheets", "Intros to angels", ""],
-                                                "tags": ["Funding"], "csrf_token": csrf})
+    r = kiosk_client.post("/kiosk/offer", data={**card_form("offer", [("I review pitch decks and term sheets",
+                                                                        ["Funding"]), "Intros to angels", ""]),
+                                                "csrf_token": csrf})
     assert r.headers["Location"].endswith("/kiosk/need")
-    r = kiosk_client.post("/kiosk/need", data={"text": ["A designer for our landing page"], "tags": ["Design"],
+    r = kiosk_client.post("/kiosk/need", data={**card_form("need", [("A designer for our landing page", ["Design"])]),
                                                "csrf_token": csrf})
     assert r.headers["Location"].endswith("/kiosk/consent")
     done = kiosk_client.post("/kiosk/consent", data={"consent_screen": "1", "consent_share": ["email", "company"],
@@ -122,8 +126,8 @@ def test_walk_in_registers_and_checks_in(app, kiosk_client, event_people):
     assert r.headers["Location"].endswith("/kiosk/details")  # a walk-in sees the badge preview too
     preview = kiosk_client.get("/kiosk/details").get_data(as_text=True)
     assert "&lt;b&gt;Datawell&lt;/b&gt;" in preview and "<b>Datawell</b>" not in preview
-    kiosk_client.post("/kiosk/offer", data={"text": ["Arabic NLP advice"], "csrf_token": csrf})
-    kiosk_client.post("/kiosk/need", data={"text": ["Beta testers"], "csrf_token": csrf})
+    kiosk_client.post("/kiosk/offer", data={**card_form("offer", ["Arabic NLP advice"]), "csrf_token": csrf})
+    kiosk_client.post("/kiosk/need", data={**card_form("need", ["Beta testers"]), "csrf_token": csrf})
     done = kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
     assert "محمد" in done.get_data(as_text=True)
     with app.app_context():
@@ -181,8 +185,8 @@ def test_someone_already_here_can_edit_cards_without_a_second_check_in(app, kios
         first = db.session.get(Attendee, event_people["chloe"])
         checked_in_at, token_hash = first.checked_in_at, first.personal_token_hash
     kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["chloe"], "csrf_token": csrf})
-    kiosk_client.post("/kiosk/offer", data={"text": ["Airflow and dbt pipelines"], "csrf_token": csrf})
-    kiosk_client.post("/kiosk/need", data={"text": ["A data engineer to hire"], "csrf_token": csrf})
+    kiosk_client.post("/kiosk/offer", data={**card_form("offer", ["Airflow and dbt pipelines"]), "csrf_token": csrf})
+    kiosk_client.post("/kiosk/need", data={**card_form("need", ["A data engineer to hire"]), "csrf_token": csrf})
     page = kiosk_client.get("/kiosk/consent").get_data(as_text=True)
     assert "Save my changes" in page and "Check in and print" not in page
     saved = kiosk_client.post("/kiosk/consent", data={"consent_screen": "1", "csrf_token": csrf})
@@ -202,8 +206,32 @@ def test_losing_a_check_in_race_says_another_kiosk_did_it(app, kiosk_client, eve
         from kiosk.checkin.service import check_in
         from kiosk.models import Event
         s = db.session
-        assert check_in(s, s.get(Event, event_people["event_id"]), s.get(Attendee, event_people["ben"])).checked_in
+        assert check_in(s, s.get(Event, event_people["event_id"]), s.get(Attendee, event_people["ben"])).personal_token
         s.commit()
     lost = kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
     assert lost.headers["Location"].endswith("/kiosk/already?raced=1")
     assert "Another kiosk checked you in" in kiosk_client.get("/kiosk/already?raced=1").get_data(as_text=True)
+
+
+def test_continue_keeps_each_items_own_tags(app, kiosk_client, event_people):
+    """Regression: pressing Continue on a card moved every chosen tag onto the first item and stripped the others
+    (a need "[Funding]" became "[AI & data, Funding, Research]", the second need lost its tags)."""
+    with app.app_context():
+        ana = db.session.get(Attendee, event_people["ana"])
+        event = db.session.get(Event, ana.event_id)
+        set_cards(db.session, ana, CardKind.need, [{"text": "An angel investor", "tags": ["Funding"]},
+                                                   {"text": "A UX review", "tags": ["Design", "Software"]}],
+                  allowed_tags=[t.label for t in event.tags])
+        db.session.commit()
+    csrf = _csrf(kiosk_client)
+    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["ana"], "csrf_token": csrf})
+    page = kiosk_client.get("/kiosk/need").get_data(as_text=True)
+    # Each item's chips are its own: the form shows exactly what is stored, item by item.
+    checked = re.findall(r'name="need-(\d)-tags" value="([^"]+)" checked', page)
+    assert sorted(checked) == [("0", "Funding"), ("1", "Design"), ("1", "Software")]
+    # Continue: post back exactly what the page's form holds, as a browser would.
+    assert kiosk_client.post("/kiosk/need", data=form_values(page)).headers["Location"].endswith("/kiosk/consent")
+    with app.app_context():
+        ana = db.session.get(Attendee, event_people["ana"])
+        assert [(c.text, c.tags) for c in ana.cards_of(CardKind.need)] == [
+            ("An angel investor", ["Funding"]), ("A UX review", ["Design", "Software"])]

@@ -1,0 +1,95 @@
+"""On SQLite a request holds the database's write lock for its writes only: a request that only reads never waits
+for it (not even a POST), a failed request writes nothing, and a badge is never drawn while the lock is held."""
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import select
+
+from kiosk.badges import service as badges
+from kiosk.db import db
+from kiosk.models import Attendee, Device, PrintJob
+from tests.conftest import csrf_from
+from tests.factories import card_form
+
+
+def _database_file(app) -> str:
+    return app.extensions["givetake.db"].engine.url.database
+
+
+def _lock_is_free(path: str) -> bool:
+    """True if another connection could take SQLite's write lock right now."""
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
+
+
+@contextmanager
+def held_write_lock(app):
+    """Another process's writer (a CLI import, say) holds SQLite's write lock meanwhile."""
+    conn = sqlite3.connect(_database_file(app), isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+
+
+def test_a_post_that_only_reads_does_not_wait_for_the_write_lock(app, kiosk_client):
+    csrf = csrf_from(kiosk_client.get("/kiosk/walk-in").get_data(as_text=True))
+    with held_write_lock(app):
+        started = time.monotonic()
+        # No first name: validation fails before anything is written, so nothing needs the lock.
+        refused = kiosk_client.post("/kiosk/walk-in", data={"first_name": " ", "csrf_token": csrf})
+        waited = time.monotonic() - started
+    assert refused.status_code == 422 and "first name" in refused.get_data(as_text=True).lower()
+    assert waited < 5  # a request that took the lock at its first SELECT waited 15 s for it, then failed
+
+
+def test_a_failed_request_writes_nothing(app, kiosk_client, event_people):
+    csrf = csrf_from(kiosk_client.get("/kiosk/").get_data(as_text=True))
+    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["ana"], "csrf_token": csrf})
+    # The first item is fine, the second has a tag the event does not have: the whole card is refused.
+    refused = kiosk_client.post("/kiosk/offer", data={
+        **card_form("offer", [("Intros to angels", ["Funding"]), ("Tax advice", ["Not a tag"])]), "csrf_token": csrf})
+    assert refused.status_code == 422
+    with app.app_context():
+        ana = db.session.get(Attendee, event_people["ana"])
+        assert [c.text for c in ana.cards_of("offer")] == ["I review pitch decks and term sheets"]
+
+
+def test_a_badge_is_drawn_after_the_check_in_committed(app, kiosk_client, event_people, monkeypatch):
+    path = _database_file(app)
+    drawn = []
+    real_render = badges.render_badges
+
+    def observed_render(*args, **kwargs):
+        drawn.append(_lock_is_free(path))
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(badges, "render_badges", observed_render)
+    with app.app_context():
+        device = db.session.scalars(select(Device)).one()
+        device.printers = ["NoSuchQueue"]  # the job fails at CUPS; what matters is when it was drawn
+        db.session.commit()
+    csrf = csrf_from(kiosk_client.get("/kiosk/").get_data(as_text=True))
+    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["ben"], "csrf_token": csrf})
+    done = kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
+    assert done.status_code == 200 and "You're in, Ben!" in done.get_data(as_text=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not drawn:
+        time.sleep(0.05)
+    assert drawn == [True]  # drawn once, while nobody held the write lock
+    with app.app_context():
+        assert db.session.scalars(select(PrintJob.printer).where(PrintJob.attendee_id == event_people["ben"])
+                                  ).all() == ["NoSuchQueue"]
