@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import demo_data as data
-from .attendees.service import create_attendee, set_cards
+from .attendees.service import create_attendee
+from .cards.service import set_cards
 from .auth.service import create_organizer, set_password
 from .events.service import create_event
 from .models import CardKind, Event, Organizer

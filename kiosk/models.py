@@ -9,8 +9,8 @@ import enum
 from datetime import datetime, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Enum, Float, ForeignKey, Index, Integer,
-                        LargeBinary, String, Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Enum, Float, ForeignKey, Index, Integer, and_, func,
+                        LargeBinary, String, Text, TypeDecorator, UniqueConstraint, select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base
@@ -164,9 +164,9 @@ class Attendee(Base):
         UniqueConstraint("event_id", "ticket_ref"),
         Index("ix_attendees_event_email", "event_id", "email"),
         Index("ix_attendees_event_search", "event_id", "search_name"),
-        # "How many are here" is counted on every check-in and stats snapshot: a covering range, not a row per
-        # attendee (0.27 -> 0.08 ms at 3,200 attendees, 2.2 -> 0.5 ms at 20,000).
-        Index("ix_attendees_event_checked_in", "event_id", "checked_in_at"),
+        # "How many are here" (`present`) is counted on every check-in and stats snapshot: a covering range, not
+        # a row per attendee (0.27 -> 0.08 ms at 3,200 attendees, 2.2 -> 0.5 ms at 20,000).
+        Index("ix_attendees_event_present", "event_id", "checked_in_at", "erased_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -213,6 +213,19 @@ class Attendee(Base):
     def cards_of(self, kind: CardKind) -> list[Card]:
         """This attendee's offer or need cards, in order."""
         return [c for c in self.cards if c.kind == kind]
+
+
+def present(event_id: int):
+    """Who is "present" at an event: checked in and not erased. The one definition, for counts, matching, rounds.
+
+    (An erased attendee keeps their check-in time, so attendance figures still add up; they are not present.)
+    """
+    return and_(Attendee.event_id == event_id, Attendee.checked_in_at.is_not(None), Attendee.erased_at.is_(None))
+
+
+def present_count(session, event_id: int) -> int:
+    """How many people are present at an event."""
+    return session.scalar(select(func.count(Attendee.id)).where(present(event_id))) or 0
 
 
 class RevokedBadgeToken(Base):

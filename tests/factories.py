@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import itertools
+from html.parser import HTMLParser
 
-from kiosk.attendees.service import create_attendee, set_cards
+from werkzeug.datastructures import MultiDict
+
+from kiosk.attendees.service import create_attendee
+from kiosk.cards.service import set_cards
 from kiosk.events.service import create_event
 from kiosk.models import CardKind
 
@@ -45,3 +49,51 @@ def make_ana_and_ben(session, event, ana_consents: bool = True, ben_consents: bo
                         offers=[{"text": "Landing page and brand design", "tags": ["Design"]}],
                         needs=[{"text": "Feedback on our seed round term sheet", "tags": ["Funding"]}])
     return ana, ben
+
+
+def card_form(kind: str, items) -> dict:
+    """Form fields for one card as the pages post them: item i is `<kind>-<i>-text` and `<kind>-<i>-tags`.
+
+    `items` are strings or (text, [tags]) pairs.
+    """
+    fields = {}
+    for i, item in enumerate(items):
+        text, tags = (item, []) if isinstance(item, str) else item
+        fields[f"{kind}-{i}-text"] = text
+        if tags:
+            fields[f"{kind}-{i}-tags"] = list(tags)
+    return fields
+
+
+class _FormReader(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.fields: list[tuple[str, str]] = []
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("name"):
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                return
+            if a.get("type") not in ("submit", "button"):
+                self.fields.append((a["name"], a.get("value") or ""))
+        elif tag == "textarea" and a.get("name"):
+            self._textarea = a["name"]
+            self.fields.append((a["name"], ""))
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            name, value = self.fields[-1]
+            self.fields[-1] = (name, value + data)
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            self._textarea = None
+
+
+def form_values(html: str) -> MultiDict:
+    """What a browser would submit from the page's (first) form, untouched: inputs, textareas, checked boxes."""
+    reader = _FormReader()
+    reader.feed(html.split("</form>", 1)[0])
+    return MultiDict(reader.fields)

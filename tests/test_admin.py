@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from kiosk.db import db
 from kiosk.models import Attendee, CardKind, Contact, Event, Match
-from tests.factories import make_attendee, make_event
+from tests.factories import card_form, make_attendee, make_event
 
 DATA = Path(__file__).parent / "data" / "imports"
 
@@ -70,17 +70,17 @@ def test_edit_attendee_with_cards_and_tags(client, auth, app):
     response = auth.post(f"/admin/events/edit-conf/attendees/{aid}", {
         "first_name": "Ana María", "last_name": "López", "email": "ana@example.org", "company": "Brightloop",
         "consent_screen": "1", "consent_share": ["email", "company"],
-        "offer_text": ["Pitch deck feedback", "", "Intros to angels"], "offer_tags": ["funding", "", "Funding"],
-        "need_text": ["A designer for our landing page"], "need_tags": ["Design"]})
+        **card_form("offer", [("Pitch deck feedback", ["funding"]), "", ("Intros to angels", ["Funding, Design"])]),
+        **card_form("need", [("A designer for our landing page", ["Design"])])})
     assert response.status_code == 302, response.get_data(as_text=True)
     with app.app_context():
         a = db.session.get(Attendee, aid)
         assert a.full_name == "Ana María López" and a.consent_screen and a.consent_share == ["email", "company"]
         assert [(c.text, c.tags) for c in a.cards_of(CardKind.offer)] == [
-            ("Pitch deck feedback", ["Funding"]), ("Intros to angels", ["Funding"])]
+            ("Pitch deck feedback", ["Funding"]), ("Intros to angels", ["Funding", "Design"])]
         assert [c.text for c in a.cards_of(CardKind.need)] == ["A designer for our landing page"]
     response = auth.post(f"/admin/events/edit-conf/attendees/{aid}", {
-        "first_name": "Ana", "offer_text": ["x"], "offer_tags": ["Not a tag"]})
+        "first_name": "Ana", **card_form("offer", [("x", ["Not a tag"])])})
     assert response.status_code == 422 and "not one of this event" in response.get_data(as_text=True)
 
 

@@ -109,3 +109,36 @@ def test_doctor_says_how_serve_will_run(demo_instance, mode, says):
     result = subprocess.run([GIVETAKE, "doctor"], env=env, capture_output=True, text=True, timeout=120)
     assert f"[ok] server: {says}" in result.stdout, result.stdout + result.stderr
     assert "[ok] database" in result.stdout
+
+
+def test_round_never_starts_a_second_matcher_next_to_a_running_server(demo_instance):
+    """Single writer: while `givetake serve` holds this instance's matcher lock, `givetake round` refuses (without
+    Redis it could only run a second matcher loop); with no server running it pairs the round itself."""
+    instance, _ = demo_instance
+    port = _free_port()
+    server = subprocess.Popen([GIVETAKE, "serve", "--port", str(port)], env=_env(instance),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, server.stdout.read()
+                assert time.monotonic() < deadline, "server did not start within 60 s"
+                time.sleep(0.1)
+        refused = subprocess.run([GIVETAKE, "round", "--event", "demo"], env=_env(instance), capture_output=True,
+                                 text=True, timeout=120)
+        assert refused.returncode == 1 and "live dashboard" in refused.stderr, refused.stdout + refused.stderr
+        # A second server on the same folder is refused too, before it listens.
+        second = subprocess.run([GIVETAKE, "serve", "--port", str(_free_port())], env=_env(instance),
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 1 and "runs the matcher" in second.stderr, second.stdout + second.stderr
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)
+    paired = subprocess.run([GIVETAKE, "round", "--event", "demo"], env=_env(instance), capture_output=True,
+                            text=True, timeout=300)
+    assert paired.returncode == 0 and re.search(r"Round \d+: \d+ groups", paired.stdout), \
+        paired.stdout + paired.stderr

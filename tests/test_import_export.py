@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from kiosk.attendees.csv_export import export_csv, safe_cell
 from kiosk.attendees.csv_import import ImportFailed, decode, import_attendees
-from kiosk.attendees.service import set_cards
+from kiosk.cards.service import set_cards
 from kiosk.db import db
 from kiosk.models import Attendee, CardKind
 from tests.factories import make_attendee, make_event

@@ -184,4 +184,4 @@ def test_the_migrations_build_exactly_the_models(any_app):
     assert diff == [], diff  # a model change without its migration (or the reverse)
     with engine.connect() as conn:  # the index behind "how many are here"
         names = {ix["name"] for ix in inspect(conn).get_indexes("attendees")}
-    assert "ix_attendees_event_checked_in" in names
+    assert "ix_attendees_event_present" in names

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from ..errors import ValidationFailed
 from ..models import Attendee, CardKind, Event
-from .service import FIELDS, apply_fields, create_attendee, set_cards
+from ..cards.service import set_cards
+from ..matching.submit import submit_after_commit
+from .service import FIELDS, apply_fields, create_attendee
 
 MAX_ROWS = 50_000
 MAX_ERRORS_SHOWN = 20
@@ -360,6 +362,9 @@ def import_attendees(session: Session, event: Event, data: bytes, fmt_name: str 
             set_cards(session, attendee, CardKind.offer, row.offers)
         if row.needs:
             set_cards(session, attendee, CardKind.need, row.needs)
+        if (row.offers or row.needs) and attendee.checked_in_at is not None and attendee.erased_at is None:
+            # A re-import that changes the cards of someone already here: the matcher looks again.
+            submit_after_commit(session, "cards", event.id, attendee_id=attendee.id)
         if ref:
             by_ref[ref] = attendee
         if email:

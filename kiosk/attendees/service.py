@@ -5,17 +5,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import NotFound, ValidationFailed
-from ..models import Attendee, Card, CardKind, Contact, Event, EventLog, Match, RevokedBadgeToken, utcnow
+from ..matching.submit import submit_after_commit
+from ..models import Attendee, Contact, Event, EventLog, Match, RevokedBadgeToken, utcnow
 from ..tokens import PERSONAL_TOKEN_LENGTH, hash_token, new_token
-from ..validation import clean_email, clean_line, clean_paragraph, fold_for_search
+from ..validation import clean_email, clean_line, fold_for_search
 
 #: Fields a person or organizer may set, with their maximum length.
 FIELDS = {"first_name": 100, "last_name": 100, "company": 200, "title": 200, "pronouns": 40,
           "phone": 40, "ticket_ref": 100, "ticket_type": 100}
 #: Contact details an attendee may agree to share when someone scans their badge.
 SHAREABLE = ("email", "phone", "company", "title")
-MAX_CARDS_PER_KIND = 5
-MAX_CARD_TEXT = 500
 
 
 def apply_fields(attendee: Attendee, fields: dict) -> None:
@@ -84,45 +83,6 @@ def search_attendees(session: Session, event: Event, query: str = "", *, limit: 
     rows = session.scalars(stmt.order_by(Attendee.search_name, Attendee.id).limit(limit).offset(offset)
                            .options(selectinload(Attendee.cards))).all()
     return list(rows), total or 0
-
-
-def set_cards(session: Session, attendee: Attendee, kind: CardKind | str, items: list, *,
-              allowed_tags: list[str] | None = None) -> list[Card]:
-    """Replace the attendee's offer or need cards with `items` ([{"text", "tags"}] or strings), in order."""
-    kind = CardKind(kind)
-    if len(items) > MAX_CARDS_PER_KIND:
-        raise ValidationFailed(f"At most {MAX_CARDS_PER_KIND} items on a card.", details={kind.value: "too many"})
-    cleaned: list[tuple[str, list[str]]] = []
-    allowed = {t.casefold(): t for t in allowed_tags} if allowed_tags is not None else None
-    for item in items:
-        text, tags = (item, []) if isinstance(item, str) else (item.get("text", ""), item.get("tags") or [])
-        text = clean_paragraph(text, field=kind.value, max_length=MAX_CARD_TEXT)
-        labels = []
-        for tag in tags:
-            label = clean_line(tag, field="tags", max_length=60)
-            if allowed is not None:
-                if label.casefold() not in allowed:
-                    raise ValidationFailed(f"'{label}' is not one of this event's tags.",
-                                           details={"tags": "unknown tag"})
-                label = allowed[label.casefold()]
-            if label and label not in labels:
-                labels.append(label)
-        if text or labels:
-            cleaned.append((text, labels))
-    old = {(c.text, tuple(c.tags or [])): c for c in attendee.cards if c.kind == kind}
-    attendee.cards[:] = [c for c in attendee.cards if c.kind != kind]
-    session.flush()  # free the (attendee, kind, position) slots before re-adding
-    cards = []
-    for position, (text, labels) in enumerate(cleaned):
-        previous = old.get((text, tuple(labels)))
-        card = Card(kind=kind, text=text, tags=labels, position=position,
-                    embedding=previous.embedding if previous else None,
-                    embedding_model=previous.embedding_model if previous else None)
-        attendee.cards.append(card)
-        cards.append(card)
-    attendee.updated_at = utcnow()
-    session.flush()
-    return cards
 
 
 def new_personal_token() -> tuple[str, str]:
@@ -194,3 +154,5 @@ def erase_attendee(session: Session, attendee: Attendee) -> None:
     _scrub_event_log(session, attendee)
     attendee.erased_at = utcnow()
     session.flush()
+    # The matcher forgets them once this commits: their cards appear in no later match.
+    submit_after_commit(session, "leave", attendee.event_id, attendee_id=attendee.id)

@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 from flask_babel import gettext as _
 
 from ..errors import Forbidden, NotFound, ValidationFailed
-from ..matching import submit_after_commit
+from ..matching.submit import submit_after_commit
+from ..rounds.service import current_round
 from ..models import Attendee, Match, MatchStatus, Round, utcnow
 from ..tokens import PERSONAL_TOKEN_LENGTH, hash_token, is_well_formed, normalize_token
 
@@ -24,6 +25,18 @@ def attendee_from_token(session: Session, raw: str) -> Attendee:
     if attendee is None or attendee.erased_at is not None:
         raise NotFound(_("This personal link does not work (any more). Ask at the kiosk for a new code."),
                        code="bad_personal_token")
+    return attendee
+
+
+def signed_in_attendee(session: Session, phone_session) -> Attendee | None:
+    """The attendee this phone's signed session belongs to (set by the personal link), or None."""
+    attendee_id = phone_session.get("attendee_id")
+    if not isinstance(attendee_id, int):
+        return None
+    attendee = session.get(Attendee, attendee_id)
+    if attendee is None or attendee.erased_at is not None:
+        phone_session.pop("attendee_id", None)
+        return None
     return attendee
 
 
@@ -46,9 +59,8 @@ def answer_match(session: Session, attendee: Attendee, match_id: int, answer: st
 
 def my_round(session: Session, attendee: Attendee) -> tuple[Round, dict] | None:
     """The running round this attendee is in, and their group ({"ids", "meeting_point"})."""
-    row = session.scalar(select(Round).where(Round.event_id == attendee.event_id)
-                         .order_by(Round.number.desc()).limit(1))
-    if row is None or (row.ends_at is not None and row.ends_at <= utcnow()):
+    row = current_round(session, attendee.event_id)
+    if row is None:
         return None
     group = next((g for g in row.pairs or [] if attendee.id in g.get("ids", [])), None)
     return (row, group) if group else None

@@ -20,7 +20,7 @@ from ..errors import DomainError, Forbidden, NotFound, ValidationFailed
 from ..events.service import SLUG_RE
 from ..extensions import socketio
 from ..models import Attendee, DeviceKind, Event, EventLog
-from ..tokens import PERSONAL_TOKEN_LENGTH, hash_token, is_well_formed, normalize_token
+from ..me.service import attendee_from_token, signed_in_attendee
 from .bus import room_name
 
 log = logging.getLogger(__name__)
@@ -75,15 +75,11 @@ def rooms_for(session, event: Event, join: JoinRequest) -> list[str]:
 
 
 def _attendee_of(session, event: Event, token: str | None) -> Attendee:
-    if token:
-        token = normalize_token(token)
+    try:
+        attendee = attendee_from_token(session, token) if token else signed_in_attendee(session, flask_session)
+    except DomainError:
         attendee = None
-        if is_well_formed(token, PERSONAL_TOKEN_LENGTH):
-            attendee = session.scalar(select(Attendee).where(Attendee.personal_token_hash == hash_token(token)))
-    else:
-        attendee_id = flask_session.get("attendee_id")
-        attendee = session.get(Attendee, attendee_id) if isinstance(attendee_id, int) else None
-    if attendee is None or attendee.event_id != event.id or attendee.erased_at is not None:
+    if attendee is None or attendee.event_id != event.id:
         raise Forbidden("Open your personal link (the QR code from the kiosk) again.", code="not_attendee")
     return attendee
 

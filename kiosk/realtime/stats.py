@@ -6,7 +6,7 @@ import time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Attendee, Contact, Match
+from ..models import Contact, Match, present_count
 from .bus import publish
 
 #: Seconds between two stats messages of one event: 40 check-ins at 8:55 make one update a second, not 40.
@@ -14,13 +14,12 @@ MIN_INTERVAL = 1.0
 
 
 def event_stats(session: Session, event_id: int) -> dict:
-    """Checked in, matches made and contacts swapped so far."""
+    """Present (checked in, not erased), matches made and contacts swapped so far."""
     def count(stmt) -> int:
         return session.scalar(stmt) or 0
 
     return {
-        "checked_in": count(select(func.count(Attendee.id)).where(Attendee.event_id == event_id,
-                                                                  Attendee.checked_in_at.is_not(None))),
+        "checked_in": present_count(session, event_id),
         "matches": count(select(func.count(Match.id)).where(Match.event_id == event_id)),
         "contacts": count(select(func.count(Contact.id)).where(Contact.event_id == event_id)),
     }

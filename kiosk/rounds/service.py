@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matcher import RoundResult
+from ..attendees.serialize import for_partner, for_screen
 from ..errors import ValidationFailed
 from ..matching import service as matching
-from ..matching import submit_after_commit
-from ..models import Attendee, Event, Match, MatchSource, MatchStatus, Round, utcnow
+from ..matching.submit import submit_after_commit
+from ..models import Attendee, Event, Match, MatchSource, MatchStatus, Round, present, present_count, utcnow
 from ..realtime import publish
 
 #: A round needs at least this many people present.
@@ -31,12 +32,6 @@ def meeting_point(event: Event, index: int) -> str:
     if index < len(points):
         return points[index].strip()
     return f"Table {index + 1}"
-
-
-def present_count(session: Session, event_id: int) -> int:
-    """How many people are here (checked in, not erased)."""
-    return session.scalar(select(func.count(Attendee.id)).where(
-        Attendee.event_id == event_id, Attendee.checked_in_at.is_not(None), Attendee.erased_at.is_(None))) or 0
 
 
 def request_round(session: Session, event: Event) -> None:
@@ -72,18 +67,17 @@ def plan_round(session: Session, event_id: int, engine, run: Callable = call) ->
 
     Called by the matcher loop with the event's engine; pairs already in the database (earlier rounds, live
     matches, scans, from any process) are excluded first, so nobody meets the same person twice. `run` calls
-    `engine.pair_round` (the loop passes kiosk.serving.off_the_loop: a second of numpy at 2,000 people).
+    `engine.pair_round` (the loop passes kiosk.concurrency.off_the_loop: a second of numpy at 2,000 people).
     """
-    present = [pid for pid in session.scalars(select(Attendee.id).where(
-        Attendee.event_id == event_id, Attendee.checked_in_at.is_not(None), Attendee.erased_at.is_(None))
-        .order_by(Attendee.id)) if pid in engine]
-    if len(present) < MIN_PEOPLE:
+    present_ids = [pid for pid in session.scalars(select(Attendee.id).where(present(event_id))
+                                                  .order_by(Attendee.id)) if pid in engine]
+    if len(present_ids) < MIN_PEOPLE:
         return None
     for a, b, reason in matching.known_pairs(session, event_id):
         if a in engine and b in engine and not engine.is_excluded(a, b):
             engine.exclude(min(a, b), max(a, b), reason=reason)
     number = (session.scalar(select(func.max(Round.number)).where(Round.event_id == event_id)) or 0) + 1
-    return RoundPlan(number=number, result=run(engine.pair_round, seed=number, present=present))
+    return RoundPlan(number=number, result=run(engine.pair_round, seed=number, present=present_ids))
 
 
 def store_round(session: Session, event_id: int, engine, plan: RoundPlan) -> Round:
@@ -96,7 +90,7 @@ def store_round(session: Session, event_id: int, engine, plan: RoundPlan) -> Rou
     number, result = plan.number, plan.result
     ids_in_round = [pid for group in result.groups for pid in group]
     people = {a.id: a for a in session.scalars(select(Attendee).where(
-        Attendee.id.in_(ids_in_round), Attendee.checked_in_at.is_not(None), Attendee.erased_at.is_(None)))}
+        Attendee.id.in_(ids_in_round), present(event_id)))}
     kept = [g for g in result.groups if all(pid in people for pid in g)]
     unpaired = [*result.unpaired, *(pid for g in result.groups if g not in kept for pid in g if pid in people)]
     starts = utcnow()
@@ -117,11 +111,11 @@ def store_round(session: Session, event_id: int, engine, plan: RoundPlan) -> Rou
             partners = [people[o] for o in ids if o != pid]
             publish(session, event_id, "round", f"attendee:{pid}", {
                 **head, "meeting_point": group["meeting_point"],
-                "partners": [_partner(p) for p in partners],
+                "partners": [for_partner(p) for p in partners],
                 "matches": [matching.attendee_payload(m, me, people[m.b_id if m.a_id == pid else m.a_id])
                             for m in matches if pid in (m.a_id, m.b_id)]})
         screen_groups.append({"meeting_point": group["meeting_point"],
-                              "people": [_on_screen(people[p]) for p in ids]})
+                              "people": [for_screen(people[p]) for p in ids]})
     publish(session, event_id, "round", "screen", {**head, "groups": screen_groups})
     publish(session, event_id, "round", "staff", {**head, "groups": screen_groups,
                                                    "unpaired": unpaired})
@@ -147,13 +141,3 @@ def _store_group(session: Session, event_id: int, engine, ids: list[int], round_
             rows.append(row)
     session.flush()
     return rows
-
-
-def _partner(person: Attendee) -> dict:
-    return {"id": person.id, "first_name": person.first_name, "last_name": person.last_name,
-            "company": person.company, "title": person.title, "badge": person.id}
-
-
-def _on_screen(person: Attendee) -> dict:
-    """A badge number always; the first name only with consent to the screen."""
-    return {"badge": person.id, "first_name": person.first_name if person.consent_screen else None}

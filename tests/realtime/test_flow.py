@@ -12,6 +12,7 @@ from kiosk.models import Attendee, EventLog, Match, MatchSource, MatchStatus, Ro
 from kiosk.realtime.stats import StatsThrottle
 from kiosk.rounds.service import meeting_point
 from tests.conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD, csrf_from
+from tests.factories import card_form
 from tests.realtime.conftest import check_in, drain
 
 MATCH_TIMEOUT = 60  # the first match loads the encoder; later ones take milliseconds
@@ -107,10 +108,10 @@ def test_the_phone_page_answers_matches_and_edits_cards(rt_server, rt_event):
                            data={"action": "decline", "csrf_token": csrf_from(stranger.get(f"{rt_server.url}/me").text)},
                            headers={"Accept": "application/json"})
     assert theirs.status_code == 403
-    saved = http.post(f"{rt_server.url}/me/cards", data={"offer": ["I review pitch decks and term sheets",
-                                                                   "Intros to angel investors", ""],
-                                                         "need": ["A designer for our landing page", "", ""],
-                                                         "csrf_token": csrf})
+    # As the phone page posts it: the texts, and each item's topics from the kiosk in hidden fields.
+    saved = http.post(f"{rt_server.url}/me/cards", data={
+        **card_form("offer", [("I review pitch decks and term sheets", ["Funding"]), "Intros to angel investors", ""]),
+        **card_form("need", [("A designer for our landing page", ["Design"]), "", ""]), "csrf_token": csrf})
     assert saved.status_code == 200 and "Saved" in saved.text
     drain(app)
     with app.app_context():
