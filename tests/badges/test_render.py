@@ -12,8 +12,9 @@ from pypdf import PdfReader
 
 from kiosk.badges.fonts import font_stack
 from kiosk.badges.layouts import LAYOUTS, BadgeStyle
-from kiosk.badges.render import (BadgeData, BadgeRenderError, _Block, _fit_block, qr_modules, render_badges,
-                                 render_test_page)
+from kiosk.badges.qr import qr_modules
+from kiosk.badges.render import BadgeData, BadgeRenderError, render_badges, render_test_page
+from kiosk.badges.text_fit import Block, fit_block
 from tests.badges.conftest import ARTIFACTS, PEOPLE, decode_qrs, make_badges, rasterize, zxing
 from tests.realparts import need_program
 
@@ -135,8 +136,8 @@ def test_long_names_shrink_then_wrap_down_to_a_floor():
     wide = stack.width("Alexandrina-Maria", 34)  # that name fits once shrunk from 40 to 34
 
     def fit(text):
-        block = _Block(text, True, 40, 18, None, max_lines=2, wrap_below=30)
-        return _fit_block(block, 500, 1.0, lambda _y: wide)
+        block = Block(text, True, 40, 18, None, max_lines=2, wrap_below=30)
+        return fit_block(block, 500, 1.0, lambda _y: wide)
 
     size, lines = fit("Ana")
     assert (size, lines) == (40, ["Ana"])
@@ -258,7 +259,7 @@ def test_fast_mask_choice_gives_exactly_qrcodes_symbol(length):
     import qrcode
     from qrcode.constants import ERROR_CORRECT_M
 
-    from kiosk.badges.render import _QRCode
+    from kiosk.badges.qr import _QRCode
 
     for salt in range(12):
         payload = ("https://give.example.org/b/" + "".join(
