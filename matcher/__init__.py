@@ -3,8 +3,8 @@
 A pure library (numpy, snowballstemmer; the MiniLM encoder adds tokenizers and safetensors): no Flask, no database.
 """
 from .encoders import FusedEncoder, LexicalEncoder, default_encoder
-from .engine import (Card, DuplicateProfile, InvalidCard, InvalidProfile, MatchEngine, MatcherError, Profile,
-                     UnknownProfile)
+from .engine import MatchEngine
+from .profiles import Card, DuplicateProfile, InvalidCard, InvalidProfile, MatcherError, Profile, UnknownProfile
 from .rounds import RoundResult
 from .scoring import Match, Reason, reciprocal
 

@@ -133,7 +133,7 @@ def test_one_bad_profile_costs_its_own_matches_not_the_batch(rt_server, rt_event
     pairs = _matches(app, rt_event["event_id"])
     assert pairs, "the others' matches were lost with the bad one"
     # The engine remembers exactly what was stored: nothing of the failed batch lingers.
-    excluded = {pair for pair in engine._excluded if engine._excluded[pair] == "matched"}
+    excluded = {pair for pair, reason in engine._ledger.excluded.items() if reason == "matched"}
     assert excluded == set(pairs)
     for key in PEOPLE:
         assert engine.load(rt_event[key]) == sum(rt_event[key] in pair for pair in pairs)

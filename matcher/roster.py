@@ -1,0 +1,174 @@
+"""Who is present: each person's slot, card rows (vectors, tags, terms) and company, kept incrementally."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from .lexical import LexicalIndex
+from .profiles import NEED, OFFER, Card, Profile, UnknownProfile
+
+
+class CardStore:
+    """Rows of one kind of card: semantic vectors, owner slot, tags; grown by doubling, freed rows reused."""
+
+    def __init__(self, dim: int):
+        self.dim = dim
+        self.vectors = np.zeros((64, dim), dtype=np.float32)
+        self.owner = np.full(64, -1, dtype=np.int64)
+        self.n_tags = np.zeros(64, dtype=np.float64)
+        self.cards: dict[int, Card] = {}
+        self.tag_rows: dict[str, set[int]] = {}
+        self.free: list[int] = []
+        self.size = 0  # high-water mark: rows >= size were never used
+
+    def add(self, slot: int, card: Card, vector: np.ndarray | None) -> int:
+        if self.free:
+            row = self.free.pop()
+        else:
+            row = self.size
+            self.size += 1
+            if row >= len(self.owner):
+                self._grow()
+        self.owner[row] = slot
+        if vector is not None:
+            self.vectors[row] = vector
+        self.cards[row] = card
+        self.n_tags[row] = len(card.tags)
+        for tag in card.tags:
+            self.tag_rows.setdefault(tag, set()).add(row)
+        return row
+
+    def discard(self, row: int) -> None:
+        card = self.cards.pop(row)
+        for tag in card.tags:
+            rows = self.tag_rows[tag]
+            rows.discard(row)
+            if not rows:
+                del self.tag_rows[tag]
+        self.owner[row] = -1
+        self.vectors[row] = 0.0
+        self.n_tags[row] = 0.0
+        # Keep the free list sorted descending so the lowest row is reused first (deterministic layout).
+        self.free.append(row)
+        self.free.sort(reverse=True)
+
+    def tag_scores(self, tags: tuple[str, ...], size: int) -> np.ndarray:
+        """Cosine of binary tag sets: shared tags / sqrt(|query| * |row|), for every row below size."""
+        out = np.zeros(size, dtype=np.float64)
+        if not tags:
+            return out
+        for tag in tags:
+            rows = self.tag_rows.get(tag)
+            if rows:
+                idx = np.fromiter(rows, dtype=np.int64, count=len(rows))
+                out[idx[idx < size]] += 1.0
+        denom = np.sqrt(self.n_tags[:size] * len(tags))
+        np.divide(out, denom, out=out, where=denom > 0)
+        return out
+
+    def _grow(self) -> None:
+        cap = 2 * len(self.owner)
+        vectors = np.zeros((cap, self.dim), dtype=np.float32)
+        vectors[: len(self.vectors)] = self.vectors
+        self.vectors = vectors
+        self.owner = np.concatenate([self.owner, np.full(cap - len(self.owner), -1, dtype=np.int64)])
+        self.n_tags = np.concatenate([self.n_tags, np.zeros(cap - len(self.n_tags))])
+
+
+class Roster:
+    """The people present, by slot: per-slot arrays let a suggestion mask everyone at once.
+
+    Slots are reused lowest first, like card rows, so the same calls give the same layout.
+    """
+
+    def __init__(self, dim: int, vectors: bool):
+        self.has_vectors = vectors  # cards keep their semantic vectors (not with a lexical-only encoder)
+        self.stores = {OFFER: CardStore(dim), NEED: CardStore(dim)}
+        self.lexical = LexicalIndex()
+        self.profiles: dict[int, Profile] = {}
+        self.rows: dict[int, dict[str, list[int]]] = {}  # id -> kind -> card rows
+        self.slot_of: dict[int, int] = {}
+        self.ids = np.full(64, -1, dtype=np.int64)  # by slot: who is there, -1 for nobody
+        self.company = np.full(64, -1, dtype=np.int64)  # by slot: company code, -1 for none
+        self.full_mask = np.zeros(64, dtype=bool)  # by slot: the person there is at capacity (the Ledger sets it)
+        self.n_slots = 0
+        self._company_codes: dict[str, int] = {}
+        self._free_slots: list[int] = []
+
+    def add(self, profile: Profile, at_capacity: bool) -> None:
+        """Place a person, replacing their cards if they are here already."""
+        pid = int(profile.id)
+        if pid in self.profiles:
+            self.remove(pid)  # an upsert of an existing id replaces the cards (edits)
+        slot = self._free_slots.pop() if self._free_slots else self._new_slot()
+        self.slot_of[pid] = slot
+        self.ids[slot] = pid
+        self.full_mask[slot] = at_capacity
+        company = _norm_company(profile.company)
+        self.company[slot] = -1 if company is None else self._company_codes.setdefault(company,
+                                                                                      len(self._company_codes))
+        rows: dict[str, list[int]] = {OFFER: [], NEED: []}
+        for kind, cards in ((OFFER, profile.offers), (NEED, profile.needs)):
+            for card in cards:
+                row = self.stores[kind].add(slot, card, card.embedding if self.has_vectors else None)
+                self.lexical.add(kind, row, card.text)
+                rows[kind].append(row)
+        self.rows[pid] = rows
+        self.profiles[pid] = profile
+
+    def remove(self, pid: int) -> None:
+        """Free a person's card rows and slot."""
+        if pid not in self.profiles:
+            raise UnknownProfile(pid)
+        for kind, rows in self.rows.pop(pid).items():
+            for row in rows:
+                self.stores[kind].discard(row)
+                self.lexical.discard(kind, row)
+        del self.profiles[pid]
+        slot = self.slot_of.pop(pid)
+        self.ids[slot] = -1
+        self.company[slot] = -1
+        self.full_mask[slot] = False
+        self._free_slots.append(slot)
+        self._free_slots.sort(reverse=True)
+
+    def slot(self, pid: int) -> int:
+        try:
+            return self.slot_of[pid]
+        except (KeyError, TypeError):
+            raise UnknownProfile(pid) from None
+
+    def mark_full(self, pid: int, full: bool) -> None:
+        """Note in the mask whether pid is at capacity (nothing to note if they are not present)."""
+        if pid in self.slot_of:
+            self.full_mask[self.slot_of[pid]] = full
+
+    def present_ids(self, present: Iterable[int] | None) -> np.ndarray:
+        """Sorted ids of `present` (default everyone); UnknownProfile for anyone not here."""
+        if present is None:
+            return np.array(sorted(self.profiles), dtype=np.int64)
+        ids = sorted({int(p) for p in present})
+        for pid in ids:
+            self.slot(pid)
+        return np.array(ids, dtype=np.int64)
+
+    def positions(self, ids: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(slot of each id, slot -> position in ids); the map's extra last entry answers -1, the owner of no row."""
+        slots = np.array([self.slot_of[p] for p in np.asarray(ids, dtype=np.int64).tolist()], dtype=np.int64)
+        index_of = np.full(self.n_slots + 1, -1, dtype=np.int64)
+        index_of[slots] = np.arange(len(slots))
+        return slots, index_of
+
+    def _new_slot(self) -> int:
+        slot = self.n_slots
+        self.n_slots += 1
+        if slot >= len(self.ids):
+            self.ids = np.concatenate([self.ids, np.full(len(self.ids), -1, dtype=np.int64)])
+            self.company = np.concatenate([self.company, np.full(len(self.company), -1, dtype=np.int64)])
+            self.full_mask = np.concatenate([self.full_mask, np.zeros(len(self.full_mask), dtype=bool)])
+        return slot
+
+
+def _norm_company(company: str | None) -> str | None:
+    return " ".join(company.split()).casefold() or None if isinstance(company, str) else None
