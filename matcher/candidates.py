@@ -123,12 +123,13 @@ def sparse_graph(roster: Roster, fusion: Fusion, ids: np.ndarray, k: int,
     pair_key = x * n + y
     order = np.argsort(pair_key * 4.0 + (2.0 - sc), kind="stable")
     pair_key, sc = pair_key[order], sc[order]
-    keep = np.r_[True, pair_key[1:] != pair_key[:-1]]
+    # (np.r_[True, ...] of an empty array has one element: guard it, a round may have no candidate at all.)
+    keep = np.r_[True, pair_key[1:] != pair_key[:-1]] if len(pair_key) else np.zeros(0, bool)
     pair_key, sc = pair_key[keep], sc[keep]
     # Then per person, best similarity first.
     order = np.argsort((pair_key // n) * 4.0 + (2.0 - sc), kind="stable")
     x, y = pair_key[order] // n, pair_key[order] % n
-    first = np.r_[True, x[1:] != x[:-1]]
+    first = np.r_[True, x[1:] != x[:-1]] if len(x) else np.zeros(0, bool)
     starts = np.flatnonzero(first)
     rank = np.arange(len(x)) - np.repeat(starts, np.diff(np.r_[starts, len(x)]))
     sel = rank < int(CANDIDATES_PER_K * k)

@@ -75,3 +75,13 @@ def test_round_with_nobody_to_pair(present, lexical_engine):
         lexical_engine.upsert(person(pid, ["x"], ["y"]))
     result = lexical_engine.pair_round(present=present)
     assert result.groups == [] and result.unpaired == present
+
+
+def test_a_large_lexical_round_without_any_candidate_pair_does_not_crash(lexical_engine):
+    """Regression: past DENSE_MAX, a round whose people share no rare term (lexical only: no vectors) raised
+    IndexError while ranking an empty candidate list; now everyone is still placed, in arbitrary groups."""
+    n = DENSE_MAX + 1
+    lexical_engine.upsert_many([person(pid, ["help"], ["help"]) for pid in range(n)])
+    result = lexical_engine.pair_round(seed=1)
+    placed = [p for g in result.groups for p in g] + list(result.unpaired)
+    assert sorted(placed) == list(range(n))
