@@ -93,6 +93,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.after_request
     def _security_headers(response):
+        if not request.path.startswith("/static/"):
+            # Pages show people's details (kiosk, phone, admin): never kept in a shared browser's cache or history.
+            response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")

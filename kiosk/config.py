@@ -64,8 +64,11 @@ def from_env(instance_path: str, environ: dict[str, str] | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        # Cookies are marked Secure per request when it came over HTTPS (kiosk.cookies): a tablet on the venue's
-        # plain-http address must still be able to pair and keep a session.
+        # The month-long "remember me" cookie is always Secure: over the venue's plain http an organizer simply stays
+        # logged in for the browser session. The session cookie is marked Secure per request when it came over
+        # HTTPS (kiosk.app): a tablet on the venue's plain-http address must still be able to pair and keep one.
+        "REMEMBER_COOKIE_SECURE": True,
+        "REMEMBER_COOKIE_DURATION": 30 * 24 * 3600,
         "KIOSK_IDLE_SECONDS": int(env.get("GIVETAKE_KIOSK_IDLE_SECONDS") or 90),
         "KIOSK_DONE_SECONDS": int(env.get("GIVETAKE_KIOSK_DONE_SECONDS") or 25),
         "PROXY_HOPS": int(env.get("GIVETAKE_PROXY_HOPS") or 0),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -10,7 +11,7 @@ from typing import Callable, Iterator
 
 from flask import current_app
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -120,9 +121,20 @@ def _sqlite_before_write(conn, _cursor, statement: str, _parameters, _context, _
     dbapi.begin_write()
 
 
+def _private_sqlite_file(url: str) -> None:
+    # The database holds every attendee's email: readable by its owner only, like the secret key beside it.
+    # (SQLite gives the -wal and -shm files the database file's permissions.)
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """Create an engine with the settings each backend needs for concurrent kiosks."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         factory = type("SerializedWriterConnection", (_SerializedWriterConnection,),
                        {"write_lock": threading.RLock()})
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,

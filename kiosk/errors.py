@@ -63,6 +63,17 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
+#: Pages that devices and attendees see (kiosk, screen, phone, badge card, pairing): their error pages carry no
+#: organizer chrome and no link into admin.
+PUBLIC_PREFIXES = ("/kiosk", "/screen", "/me", "/m/", "/b/", "/pair")
+
+
+def _page(status: int, title: str, message: str, details=None):
+    public = request.path.startswith(PUBLIC_PREFIXES)
+    return render_template("errors/error.html", status=status, title=title, message=message, details=details,
+                           public=public), status
+
+
 def register_error_handlers(app: Flask) -> None:
     """Map domain errors and HTTP errors to JSON for the API and to helpful pages for people."""
 
@@ -70,8 +81,7 @@ def register_error_handlers(app: Flask) -> None:
     def _domain_error(exc: DomainError):
         if wants_json():
             return jsonify(exc.to_dict()), exc.status
-        return render_template("errors/error.html", status=exc.status, title=exc.message,
-                               message=exc.message, details=exc.details), exc.status
+        return _page(exc.status, exc.message, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -80,8 +90,7 @@ def register_error_handlers(app: Flask) -> None:
         message = exc.description or exc.name
         if wants_json():
             return jsonify({"code": code, "message": message}), status
-        return render_template("errors/error.html", status=status, title=exc.name, message=message,
-                               details=None), status
+        return _page(status, exc.name, message)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
@@ -89,5 +98,4 @@ def register_error_handlers(app: Flask) -> None:
         message = "Something went wrong on our side. Nothing was saved half-way; please try again."
         if wants_json():
             return jsonify({"code": "internal_error", "message": message}), 500
-        return render_template("errors/error.html", status=500, title="Unexpected error", message=message,
-                               details=None), 500
+        return _page(500, "Unexpected error", message)

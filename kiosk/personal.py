@@ -1,6 +1,10 @@
 """Addresses people open with their phones: the public base URL, the personal link and its QR code."""
 from __future__ import annotations
 
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
 import qrcode
 import qrcode.image.svg
 from flask import current_app, has_request_context, request
@@ -23,6 +27,50 @@ def public_base(event: Event | None = None) -> str:
     if has_request_context():
         return request.host_url.rstrip("/")
     return "http://127.0.0.1:5000"
+
+
+def is_loopback(url: str) -> bool:
+    """True for an address only this machine can open (127.x, localhost, ::1): useless in a printed QR code."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.endswith(".localhost")
+
+
+def lan_address() -> str | None:
+    """This machine's address on the local network (what phones at the venue can reach), if it has one.
+
+    Asks the kernel which interface would route to a private address; nothing is sent.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 9))
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if ipaddress.ip_address(address).is_loopback else address
+
+
+def public_url_problem(event: Event | None = None) -> str | None:
+    """Why QR codes would not open on phones, or None: no public URL set, or one only this machine can open."""
+    configured = (event.public_url if event is not None else None) or current_app.config.get("PUBLIC_URL")
+    if not configured:
+        return ("No public URL is set: QR codes point at whatever address this page was opened with. Set "
+                "GIVETAKE_PUBLIC_URL (or the event's public URL) to the address phones use.")
+    if is_loopback(configured):
+        return (f"The public URL {configured} opens only on this laptop: phones scanning a badge or the kiosk's "
+                "code cannot reach it. Use the laptop's address on the venue network.")
+    return None
+
+
+def public_url_help(event: Event | None = None) -> dict:
+    """What admin pages show about the public URL: the problem, if any, and this machine's LAN address."""
+    problem = public_url_problem(event)
+    port = (request.host.rpartition(":")[2] if has_request_context() and ":" in request.host else "5000")
+    return {"url_problem": problem, "lan": lan_address() if problem else None, "port": port}
 
 
 def personal_url(token: str, event: Event | None = None) -> str:

@@ -9,6 +9,9 @@ import hashlib
 import hmac
 import secrets
 
+from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
+
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # 31 symbols: no 0 O 1 I L
 BADGE_TOKEN_LENGTH = 21  # log2(31) * 21 = 104 bits
 PERSONAL_TOKEN_LENGTH = 26  # 129 bits
@@ -39,3 +42,48 @@ def hash_token(token: str) -> str:
 def tokens_equal(a: str, b: str) -> bool:
     """Compare two tokens in constant time."""
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def sign(payload: dict, purpose: str) -> str:
+    """A short-lived, tamper-proof token carrying `payload` for one `purpose` (signed with the app's key)."""
+    return URLSafeTimedSerializer(current_app.secret_key, salt=f"givetake.{purpose}").dumps(payload)
+
+
+def unsign(token: str, purpose: str, max_age: int) -> dict | None:
+    """The payload of a token made by `sign` for this purpose, or None when it is forged, garbled or too old."""
+    if not isinstance(token, str) or len(token) > 500:
+        return None
+    try:
+        payload = URLSafeTimedSerializer(current_app.secret_key, salt=f"givetake.{purpose}").loads(
+            token, max_age=max_age)
+    except BadData:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def fingerprint(token_hash: str | None) -> str | None:
+    """Which generation of a personal token a phone session was opened with (a prefix of its stored hash)."""
+    return token_hash[:16] if token_hash else None
+
+
+def _keystream(key: str, length: int) -> bytes:
+    blocks = (hmac.new(key.encode(), f"givetake.seal.{i}".encode(), hashlib.sha256).digest()
+              for i in range(-(-length // 32)))
+    return b"".join(blocks)[:length]
+
+
+def seal(secret: str, key: str) -> str:
+    """`secret` encrypted under `key` (hex), for a value stored once per key: a stored API answer keeps its
+    personal token sealed under the client's Idempotency-Key, of which only a hash is stored, so the database
+    alone opens nothing. (A one-time pad from HMAC-SHA256 as the keystream: sound because a key seals one value.)"""
+    data = secret.encode()
+    return bytes(a ^ b for a, b in zip(data, _keystream(key, len(data)))).hex()
+
+
+def unseal(sealed: str, key: str) -> str | None:
+    """What `seal` sealed, given the same key; None when it does not decode."""
+    try:
+        data = bytes.fromhex(sealed)
+        return bytes(a ^ b for a, b in zip(data, _keystream(key, len(data)))).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None

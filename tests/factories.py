@@ -92,8 +92,25 @@ class _FormReader(HTMLParser):
             self._textarea = None
 
 
-def form_values(html: str) -> MultiDict:
-    """What a browser would submit from the page's (first) form, untouched: inputs, textareas, checked boxes."""
-    reader = _FormReader()
-    reader.feed(html.split("</form>", 1)[0])
-    return MultiDict(reader.fields)
+def form_values(html: str, containing: str) -> MultiDict:
+    """What a browser would submit from the page's form that has a field named `containing`, untouched: its
+    inputs, textareas and checked boxes."""
+    for chunk in html.split("</form>"):
+        start = chunk.rfind("<form")
+        if start >= 0 and f'name="{containing}"' in chunk[start:]:
+            reader = _FormReader()
+            reader.feed(chunk[start:])
+            return MultiDict(reader.fields)
+    raise AssertionError(f"no form with a field {containing!r} on the page")
+
+
+def choose_at_kiosk(client, name: str, csrf: str, base: str = "", **post_options):
+    """Find `name` with the kiosk's own lookup and choose the first result, as a person at the tablet does (the
+    kiosk posts the result's choice token, never an attendee id). Works with Flask's test client and with
+    requests.Session (then `base` is the server's URL)."""
+    answer = client.get(f"{base}/kiosk/lookup", query_string={"q": name}) if not base else \
+        client.get(f"{base}/kiosk/lookup", params={"q": name})
+    body = answer.get_json() if hasattr(answer, "get_json") else answer.json()
+    assert body["results"], f"the kiosk lookup found nobody for {name!r}"
+    return client.post(f"{base}/kiosk/select", data={"choice": body["results"][0]["choice"], "csrf_token": csrf},
+                       **post_options)

@@ -17,6 +17,7 @@ from ..db import db
 from ..demo import DEMO_SLUG, create_demo_event, ensure_demo_organizer, load_demo_login
 from ..errors import DomainError
 from ..models import Event, Organizer
+from ..personal import lan_address, public_url_problem
 
 
 def init_app(app: Flask) -> None:
@@ -111,6 +112,10 @@ def doctor_command() -> None:
             report("redis", False, f"{redis_url}: {exc}")
     else:
         report("redis", True, "not configured (one process: fine on a laptop)")
+    problem = public_url_problem()
+    lan = lan_address()
+    report("public URL", problem is None, current_app.config["PUBLIC_URL"] if problem is None else
+           problem + (f" Probably: GIVETAKE_PUBLIC_URL=http://{lan}:5000" if lan else ""))
     report("server", True, "serve runs on gevent (1,000+ live sockets)" if configured_async_mode() == "gevent" else
            "serve runs on threads (a few hundred live sockets; install gevent or unset GIVETAKE_ASYNC_MODE)")
     import shutil

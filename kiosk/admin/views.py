@@ -14,6 +14,8 @@ from ..db import db
 from ..errors import DomainError
 from ..events.service import create_event, get_event, update_event
 from ..models import Attendee, CardKind, Event
+from ..personal import public_url_help
+from ..realtime.sockets import revalidate_after_commit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -79,7 +81,7 @@ def event(slug: str):
         "checked_in": session.scalar(select(func.count(Attendee.id)).where(
             Attendee.event_id == event.id, Attendee.checked_in_at.is_not(None))) or 0,
     }
-    return render_template("admin/event.html", event=event, stats=stats)
+    return render_template("admin/event.html", event=event, stats=stats, **public_url_help(event))
 
 
 @bp.route("/events/<slug>/edit", methods=["GET", "POST"])
@@ -199,6 +201,7 @@ def attendee_erase(slug: str, attendee_id: int):
         flash("Type ERASE to confirm; nothing was erased.", "error")
         return redirect(url_for("admin.attendee_edit", slug=slug, attendee_id=attendee_id))
     erase_attendee(session, attendee)
+    revalidate_after_commit(session)  # their open phone sockets are closed
     flash("The attendee's personal data was erased; counts keep them as an anonymous attendee.", "success")
     return redirect(url_for("admin.attendees", slug=slug))
 

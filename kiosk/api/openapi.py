@@ -21,6 +21,9 @@ ERRORS = {
 }
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Event short name"}
 ATTENDEE_ID = {"name": "attendee_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+GRANT = {"name": "X-Kiosk-Grant", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 500},
+         "description": "Kiosks only (required for them): the grant from attendees/select, lookup-ticket or a walk-in "
+                        "naming this attendee. Changes to someone already checked in need a grant from a scan."}
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 100},
                "description": "Retries with the same key get the first answer again."}
 
@@ -43,8 +46,10 @@ def openapi_document() -> dict:
     schemas = {
         "Error": {"type": "object", "required": ["code", "message"],
                   "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}}},
-        "Choice": {"type": "object", "description": "Just enough to choose yourself from a list.",
-                   "properties": {"id": {"type": "integer"}, "first_name": {"type": "string"},
+        "Choice": {"type": "object", "description": "Just enough to choose yourself from a list: organizers get the "
+                   "`id`, kiosks a `choice` to send to attendees/select (never an id).",
+                   "properties": {"id": {"type": "integer"}, "choice": {"type": "string"},
+                                  "first_name": {"type": "string"},
                                   "last_initial": {"type": "string"}, "company": {"type": "string"},
                                   "checked_in": {"type": "boolean"}}},
         "CardItem": card_item,
@@ -61,6 +66,8 @@ def openapi_document() -> dict:
             "phone": {"type": ["string", "null"], "description": "organizers only"},
             "ticket_ref": {"type": ["string", "null"], "description": "organizers only"}}},
         "AttendeeEnvelope": {"type": "object", "properties": {"attendee": _ref("Attendee")}},
+        "Grant": {"type": "object", "description": "A person chosen at a kiosk, and the grant to serve them.",
+                  "properties": {"attendee": _ref("Attendee"), "grant": {"type": "string"}}},
         "CheckIn": {"type": "object", "properties": {
             "attendee_id": {"type": "integer"}, "checked_in": {"type": "boolean"}, "already": {"type": "boolean"},
             "checked_in_at": {"type": "string", "format": "date-time"},
@@ -79,7 +86,7 @@ def openapi_document() -> dict:
         "NotFound": _json(_ref("Error"), "No such event or attendee (for this caller)"),
         "Invalid": _json(_ref("Error"), "Input that does not fit; `details` names the fields"),
     }
-    a = [SLUG, ATTENDEE_ID]
+    a = [SLUG, ATTENDEE_ID, GRANT]
     paths = {
         "/api/openapi.json": {"get": {"summary": "This document", "operationId": "openapi", "tags": ["meta"],
                                       "security": [], "responses": {"200": {"description": "OpenAPI document"}}}},
@@ -91,12 +98,20 @@ def openapi_document() -> dict:
             op_id="lookupAttendees")},
         "/api/events/{slug}/attendees/lookup-ticket": {"post": _op(
             "Find the attendee of a scanned ticket code",
-            {"200": _json({"type": "object", "properties": {"attendee": _ref("Choice")}}, "Found"),
+            {"200": _json({"type": "object", "properties": {"attendee": _ref("Choice"), "grant": {"type": "string"}}},
+                          "Found (kiosks: their details and a grant, with proof)"),
              "429": _json(_ref("Error"), "Too many lookups")},
             params=[SLUG], body={"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}},
             op_id="lookupTicket")},
+        "/api/events/{slug}/attendees/select": {"post": _op(
+            "A kiosk chooses a lookup result: the person and the grant to serve them (rate-limited)",
+            {"200": _json(_ref("Grant"), "Chosen"), "429": _json(_ref("Error"), "Too many choices")},
+            params=[SLUG], body={"type": "object", "required": ["choice"], "properties": {"choice": {"type": "string"}}},
+            op_id="selectAttendee")},
         "/api/events/{slug}/attendees": {"post": _op(
-            "Register a walk-in", {"201": _json(_ref("AttendeeEnvelope"), "Created")}, params=[SLUG, IDEMPOTENCY],
+            "Register a walk-in (kiosks get a grant for them)",
+            {"201": _json({"oneOf": [_ref("AttendeeEnvelope"), _ref("Grant")]}, "Created"),
+             "429": _json(_ref("Error"), "Too many walk-ins")}, params=[SLUG, IDEMPOTENCY],
             body={"type": "object", "required": ["first_name"], "properties": {
                 k: {"type": "string"} for k in ("first_name", "last_name", "email", "company", "title", "pronouns",
                                                 "phone")}}, op_id="createWalkin")},

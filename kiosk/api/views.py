@@ -7,6 +7,7 @@ be sent by another site, a cookie can). Errors are `{"code", "message", "details
 from __future__ import annotations
 
 import functools
+import json
 from datetime import timedelta
 
 from flask import g, jsonify, request, url_for
@@ -28,6 +29,7 @@ from ..matching.service import attendee_payload, matches_for
 from ..models import (Attendee, Contact, DeviceKind, Event, IdempotentResponse, Match, MatchStatus, present_count,
                       utcnow)
 from ..personal import badge_url, personal_url
+from ..tokens import hash_token, seal, unseal
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -71,6 +73,9 @@ def _authenticate():
     session = db.session
     bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")
     device = current_device(session)
+    # CSRF is decided by how the caller was actually authenticated: a valid bearer token cannot be sent by another
+    # site; a cookie (the organizer's session, a paired browser's device cookie) can, even next to a bad bearer.
+    by_bearer = device is not None and bearer
     if device is not None:
         g.api_actor = Actor(device=device)
     elif current_user.is_authenticated:
@@ -78,7 +83,7 @@ def _authenticate():
     else:
         raise Forbidden("Sign in as an organizer or send a device token (Authorization: Bearer ...).",
                         code="unauthenticated", status=401)
-    if request.method in UNSAFE and not bearer:
+    if request.method in UNSAFE and not by_bearer:
         csrf.protect()
     if request.method in UNSAFE and request.content_length and not request.is_json:
         raise ValidationFailed("Send JSON (Content-Type: application/json).", code="bad_content_type", status=415)
@@ -107,10 +112,47 @@ def _event(slug: str, *kinds: DeviceKind) -> Event:
     return event
 
 
-def _event_attendee(slug: str, attendee_id: int) -> tuple[Event, Attendee]:
-    """The event (as `_event` allows it for a kiosk) and one of its attendees."""
+#: The header a kiosk sends to act for the person it is serving (see `select`).
+GRANT_HEADER = "X-Kiosk-Grant"
+
+
+def _event_attendee(slug: str, attendee_id: int, *, changes: bool = False,
+                    with_cards: bool = True) -> tuple[Event, Attendee]:
+    """The event and one of its attendees, as this caller may reach them.
+
+    Organizers reach anyone. A kiosk reaches only the person it is serving: its `X-Kiosk-Grant` (from choosing a
+    lookup result, a ticket scan or a walk-in) must name them; and for someone already checked in it changes
+    nothing unless they proved it is them (a ticket or badge scan), exactly as at the kiosk pages.
+    """
     event = _event(slug, DeviceKind.kiosk)
-    return event, checkin.load_attendee(db.session, event, attendee_id)
+    device = g.api_actor.device
+    if device is None:
+        return event, checkin.load_attendee(db.session, event, attendee_id, with_cards=with_cards)
+    grant = request.headers.get(GRANT_HEADER, "")
+    if not grant:
+        raise Forbidden(f"A kiosk acts only for the person it serves: send {GRANT_HEADER} from "
+                        "attendees/select, lookup-ticket or a walk-in.", code="no_grant")
+    person, proof = checkin.granted_attendee(db.session, event, device, grant)
+    if person.id != attendee_id:
+        raise Forbidden("This kiosk is not serving that attendee.", code="not_your_attendee")
+    if changes and person.checked_in_at is not None and not proof:
+        raise Forbidden("They are checked in already: scan their badge or ticket (lookup-ticket) before changing "
+                        "anything.", code="proof_needed")
+    return event, person
+
+
+def _for_kiosk(person: Attendee, *, proof: bool) -> dict:
+    """A chosen person as a kiosk gets them: the API view without contact details, and the grant to serve them."""
+    return {"attendee": for_api(person, False),
+            "grant": checkin.serving_grant(g.api_actor.device, person, proof=proof)}
+
+
+def _lookup_results(people: list[Attendee]) -> list[dict]:
+    """Lookup results: a choice token for kiosks (never an id), the id for organizers."""
+    device = g.api_actor.device
+    if device is None:
+        return [{**for_lookup(a), "id": a.id} for a in people]
+    return [{**for_lookup(a), "choice": checkin.choice_token(device, a)} for a in people]
 
 
 def _check_types(data: dict) -> None:
@@ -126,6 +168,25 @@ def _check_types(data: dict) -> None:
             raise ValidationFailed(f"`{key}` has the wrong type.", details={key: "wrong type"})
 
 
+#: Fields of an answer that are secrets: stored only sealed under the client's Idempotency-Key.
+SECRET_FIELDS = ("personal_token", "personal_url")
+
+
+def _stored_body(body: dict, key: str) -> dict:
+    secrets_ = {k: body[k] for k in SECRET_FIELDS if body.get(k)}
+    if not secrets_:
+        return body
+    return {**{k: v for k, v in body.items() if k not in secrets_}, "_sealed": seal(json.dumps(secrets_), key)}
+
+
+def _replayed_body(stored: dict, key: str) -> dict:
+    body = dict(stored)
+    sealed = body.pop("_sealed", None)
+    if sealed is not None:
+        body.update(json.loads(unseal(sealed, key) or "{}"))
+    return body
+
+
 def writes(view):
     """Answer a write view with its (body, status) as JSON, replayable by `Idempotency-Key`.
 
@@ -133,6 +194,8 @@ def writes(view):
     the first successful answer is stored in that same transaction and replayed to retries with the same key (per
     caller and route), so a kiosk that lost the answer can safely send the request again. A retry that raced the
     first attempt and lost (its check-in conflicts, or its stored answer clashes) gets the winner's answer.
+    Stored are a hash of the key and the answer with its secrets (the personal token) sealed under the key itself:
+    the database alone holds no token. Answers are purged a day after they were given, whoever gave them.
     """
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -142,25 +205,25 @@ def writes(view):
             raise ValidationFailed("Idempotency-Key must be at most 100 printable characters.",
                                    code="bad_idempotency_key")
         scope = f"{g.api_actor.scope}:{request.endpoint}:{request.path}"
+        key_hash = hash_token(key) if key else ""
 
         def stored():
             return session.scalar(select(IdempotentResponse).where(IdempotentResponse.scope == scope,
-                                                                   IdempotentResponse.key == key))
+                                                                   IdempotentResponse.key == key_hash))
         if key and (first := stored()) is not None:
-            return jsonify(first.body), first.status_code
+            return jsonify(_replayed_body(first.body, key)), first.status_code
         try:
             body, status = view(*args, **kwargs)
             if key:
-                # First answers are kept a day (they may hold a personal token): long enough for any retry.
-                session.execute(delete(IdempotentResponse).where(
-                    IdempotentResponse.scope.startswith(f"{g.api_actor.scope}:", autoescape=True),
-                    IdempotentResponse.created_at < utcnow() - KEEP_ANSWERS))
-                session.add(IdempotentResponse(scope=scope, key=key, status_code=status, body=body))
+                session.execute(delete(IdempotentResponse).where(IdempotentResponse.created_at
+                                                                 < utcnow() - KEEP_ANSWERS))
+                session.add(IdempotentResponse(scope=scope, key=key_hash, status_code=status,
+                                               body=_stored_body(body, key)))
                 session.flush()
         except (DomainError, IntegrityError):
             session.rollback()
             if key and (first := stored()) is not None:
-                return jsonify(first.body), first.status_code
+                return jsonify(_replayed_body(first.body, key)), first.status_code
             raise
         return jsonify(body), status
     return wrapper
@@ -178,7 +241,21 @@ def lookup(slug: str):
     """Find attendees by the first letters of a name: only enough to choose (no email, no ticket)."""
     event = _event(slug, DeviceKind.kiosk)
     people = checkin.lookup_by_name(db.session, event, request.args.get("q", "")[:80])
-    return jsonify({"results": [for_lookup(a) for a in people]})
+    return jsonify({"results": _lookup_results(people)})
+
+
+@bp.post("/events/<slug>/attendees/select")
+@limiter.limit("30 per minute", key_func=_rate_key)
+def select_attendee(slug: str):
+    """A kiosk chooses a lookup result (its `choice`): the person's details and the grant to serve them."""
+    event = _event(slug, DeviceKind.kiosk)
+    if g.api_actor.device is None:
+        raise ValidationFailed("Organizers use attendee ids; select is for kiosks.", code="not_a_kiosk")
+    choice = _body().get("choice")
+    if not isinstance(choice, str):
+        raise ValidationFailed("Send the lookup result's `choice` as a string.", details={"choice": "required"})
+    person = checkin.chosen_attendee(db.session, event, g.api_actor.device, choice)
+    return jsonify(_for_kiosk(person, proof=False))
 
 
 @bp.post("/events/<slug>/attendees/lookup-ticket")
@@ -189,10 +266,14 @@ def lookup_ticket(slug: str):
     code = _body().get("code")
     if not isinstance(code, str):
         raise ValidationFailed("Send the scanned code as a string in `code`.", details={"code": "required"})
-    return jsonify({"attendee": for_lookup(checkin.lookup_by_ticket(db.session, event, code))})
+    person = checkin.lookup_by_ticket(db.session, event, code)
+    if g.api_actor.device is None:
+        return jsonify({"attendee": {**for_lookup(person), "id": person.id}})
+    return jsonify(_for_kiosk(person, proof=True))  # their own ticket or badge: proof that it is them
 
 
 @bp.post("/events/<slug>/attendees")
+@limiter.limit("10 per minute", key_func=_rate_key)
 @writes
 def walkin(slug: str):
     """Register a walk-in (or, for organizers, any attendee)."""
@@ -201,10 +282,13 @@ def walkin(slug: str):
     _check_types(fields)
     attendee = checkin.register_walkin(db.session, event, fields,
                                        source="admin" if g.api_actor.organizer is not None else "walkin")
-    return {"attendee": for_api(attendee, g.api_actor.can_see_contact_details())}, 201
+    if g.api_actor.device is not None:
+        return _for_kiosk(attendee, proof=True), 201  # they registered themselves just now
+    return {"attendee": for_api(attendee, True)}, 201
 
 
 @bp.get("/events/<slug>/attendees/<int:attendee_id>")
+@limiter.limit("30 per minute", key_func=_rate_key)
 def attendee(slug: str, attendee_id: int):
     """One attendee's details and cards."""
     _, person = _event_attendee(slug, attendee_id)
@@ -215,7 +299,7 @@ def attendee(slug: str, attendee_id: int):
 @writes
 def attendee_update(slug: str, attendee_id: int):
     """Correct details or change consents."""
-    event, person = _event_attendee(slug, attendee_id)
+    event, person = _event_attendee(slug, attendee_id, changes=True)
     data = _body()
     allowed = {"first_name", "last_name", "company", "title", "pronouns", "consent_screen", "consent_share"}
     if g.api_actor.organizer is not None:
@@ -247,7 +331,7 @@ def _card_items(data: dict, key: str) -> list | None:
 @writes
 def cards_update(slug: str, attendee_id: int):
     """Replace the offer and/or need cards; the matcher re-runs for attendees who are here."""
-    event, person = _event_attendee(slug, attendee_id)
+    event, person = _event_attendee(slug, attendee_id, changes=True)
     data = _body()
     offers, needs = _card_items(data, "offers"), _card_items(data, "needs")
     if offers is None and needs is None:
@@ -260,8 +344,7 @@ def cards_update(slug: str, attendee_id: int):
 @writes
 def check_in(slug: str, attendee_id: int):
     """Check in (one atomic compare-and-set). 409 `already_checked_in` when someone else did it first."""
-    event = _event(slug, DeviceKind.kiosk)
-    person = checkin.load_attendee(db.session, event, attendee_id, with_cards=False)
+    event, person = _event_attendee(slug, attendee_id, with_cards=False)
     data = _body()
     consent = {k: data[k] for k in checkin.CONSENT_FIELDS if k in data}
     _check_types(consent)
@@ -273,6 +356,7 @@ def check_in(slug: str, attendee_id: int):
 
 
 @bp.get("/events/<slug>/attendees/<int:attendee_id>/matches")
+@limiter.limit("30 per minute", key_func=_rate_key)
 def matches(slug: str, attendee_id: int):
     """An attendee's matches with reasons and conversation starters."""
     event, person = _event_attendee(slug, attendee_id)
@@ -280,6 +364,7 @@ def matches(slug: str, attendee_id: int):
 
 
 @bp.get("/events/<slug>/attendees/<int:attendee_id>/badge")
+@limiter.limit("30 per minute", key_func=_rate_key)
 def badge(slug: str, attendee_id: int):
     """Where to download this attendee's badge PDF."""
     event, person = _event_attendee(slug, attendee_id)

@@ -7,8 +7,9 @@ from ..models import Attendee
 
 
 def for_lookup(attendee: Attendee) -> dict:
-    """Just enough to choose yourself from a list: first name, last initial, company (no email, no ticket)."""
-    return {"id": attendee.id, "first_name": attendee.first_name,
+    """Just enough to choose yourself from a list: first name, last initial, company (no email, no ticket, no
+    id: kiosks get a choice token beside it, organizers the id)."""
+    return {"first_name": attendee.first_name,
             "last_initial": (attendee.last_name[:1] + ".") if attendee.last_name else "",
             "company": attendee.company, "checked_in": attendee.checked_in_at is not None}
 

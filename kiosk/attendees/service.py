@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..errors import NotFound, ValidationFailed
 from ..matching.submit import submit_after_commit
-from ..models import Attendee, Contact, Event, EventLog, Match, RevokedBadgeToken, utcnow
+from ..models import Attendee, Contact, Event, EventLog, IdempotentResponse, Match, RevokedBadgeToken, utcnow
 from ..tokens import PERSONAL_TOKEN_LENGTH, hash_token, new_token
 from ..validation import clean_email, clean_line, fold_for_search
 
@@ -105,23 +105,53 @@ def rotate_badge_token(session: Session, attendee: Attendee) -> str:
     return attendee.badge_token
 
 
+#: Keys under which a real-time message names an attendee (a side of a match, the subject, a screen entry).
+_NAMING_KEYS = ("attendee_id", "id", "badge")
+
+
+def _names(item, attendee_id: int) -> bool:
+    return isinstance(item, dict) and any(item.get(k) == attendee_id for k in _NAMING_KEYS)
+
+
 def _mentions(payload, attendee_id: int) -> bool:
-    """True if a real-time message names this attendee (as a side of a match, the subject, or the other person)."""
+    """True if a real-time message names this attendee anywhere in it."""
+    if _names(payload, attendee_id):
+        return True
     if isinstance(payload, dict):
-        if payload.get("attendee_id") == attendee_id or payload.get("id") == attendee_id:
-            return True
         return any(_mentions(v, attendee_id) for v in payload.values() if isinstance(v, (dict, list)))
     if isinstance(payload, list):
         return any(_mentions(v, attendee_id) for v in payload)
     return False
 
 
+def _without(payload, attendee_id: int):
+    """The payload with every entry that names this attendee replaced by {"erased": true}."""
+    if _names(payload, attendee_id):
+        return {"erased": True}
+    if isinstance(payload, dict):
+        return {k: _without(v, attendee_id) for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [_without(v, attendee_id) for v in payload]
+    return payload
+
+
 def _scrub_event_log(session: Session, attendee: Attendee) -> None:
-    # Logged messages quote first names and cards; clients replay them, so they go with the person.
+    # Logged messages quote names and cards, and clients replay them, so they go with the person: their own
+    # room's messages and any message about them (a match, a check-in) entirely; a round's screen and staff
+    # messages keep the other groups and lose only the erased person's entry.
     rows = session.scalars(select(EventLog).where(EventLog.event_id == attendee.event_id))
     for row in rows:
-        if row.room == f"attendee:{attendee.id}" or _mentions(row.payload, attendee.id):
+        if row.room == f"attendee:{attendee.id}":
             row.payload = {"erased": True}
+        elif _mentions(row.payload, attendee.id):
+            row.payload = _without(row.payload, attendee.id) if row.type == "round" else {"erased": True}
+
+
+def _scrub_idempotent_answers(session: Session, attendee: Attendee) -> None:
+    # A stored API answer (a check-in, a walk-in) names them: it goes too; a retry then simply runs again.
+    for row in session.scalars(select(IdempotentResponse)):
+        if _mentions(row.body, attendee.id):
+            session.delete(row)
 
 
 def erase_attendee(session: Session, attendee: Attendee) -> None:
@@ -152,6 +182,7 @@ def erase_attendee(session: Session, attendee: Attendee) -> None:
         match.reasons = []  # they quote the erased person's cards
         match.starter = ""
     _scrub_event_log(session, attendee)
+    _scrub_idempotent_answers(session, attendee)
     attendee.erased_at = utcnow()
     session.flush()
     # The matcher forgets them once this commits: their cards appear in no later match.

@@ -1,12 +1,12 @@
 """Badge PDFs to download, print-job status for the kiosk, and the organizer's printing page."""
 from __future__ import annotations
 
-from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..transactions import Blueprint, discard
-from ..checkin.service import load_attendee
+from ..checkin.service import granted_attendee, load_attendee
 from ..db import db
 from ..devices.service import current_device
 from ..errors import DomainError, Forbidden
@@ -25,12 +25,21 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
 
 
-def _organizer_or_kiosk_of(event: Event) -> None:
+def _organizer_or_kiosk_of(event: Event, attendee_id: int | None = None) -> None:
+    """Organizers, or a kiosk of this event; with `attendee_id`, a kiosk only for the person it is serving (its
+    page session, or the API's X-Kiosk-Grant)."""
     if current_user.is_authenticated:
         return
     device = current_device(db.session)
     if device is None or device.event_id != event.id or device.kind != DeviceKind.kiosk:
         raise Forbidden("Sign in as an organizer, or use a kiosk paired to this event.", code="not_allowed")
+    if attendee_id is None:
+        return
+    serving = (session.get("kiosk") or {}).get("id")
+    grant = request.headers.get("X-Kiosk-Grant")
+    if serving != attendee_id and (not grant or granted_attendee(db.session, event, device, grant)[0].id
+                                   != attendee_id):
+        raise Forbidden("This kiosk is not serving that attendee.", code="not_your_attendee")
 
 
 def _pdf(payload: bytes, filename: str) -> Response:
@@ -42,7 +51,7 @@ def _pdf(payload: bytes, filename: str) -> Response:
 def attendee_pdf(slug: str, attendee_id: int):
     """One attendee's badge as a PDF (organizers, and kiosks of the event)."""
     event = get_event(db.session, slug)
-    _organizer_or_kiosk_of(event)
+    _organizer_or_kiosk_of(event, attendee_id)
     attendee = load_attendee(db.session, event, attendee_id)
     layout = request.args.get("layout") or None
     if layout and layout not in LAYOUTS:

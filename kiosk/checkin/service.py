@@ -17,13 +17,16 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..attendees.service import apply_fields, create_attendee, new_personal_token
 from ..badges.service import queue_badge_print
 from ..cards.service import replace_cards
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..matching.submit import submit_after_commit
 from ..models import Attendee, Device, Event, PrintJob, RevokedBadgeToken, present_count, utcnow
 from ..realtime import publish
-from ..tokens import normalize_token
+from ..tokens import normalize_token, sign, unsign
 from ..validation import fold_for_search
 
+#: How long a lookup result can be chosen, and how long a kiosk may then serve the chosen person (seconds).
+CHOICE_TTL = 10 * 60
+GRANT_TTL = 15 * 60
 MIN_LOOKUP_CHARS = 2
 MAX_LOOKUP_RESULTS = 8
 #: What a walk-in may fill in about themselves.
@@ -91,6 +94,39 @@ def lookup_by_ticket(session: Session, event: Event, code: str) -> Attendee:
         raise NotFound(_("We could not find that ticket. Type your name instead, or ask at the desk."),
                        code="ticket_not_found")
     return found
+
+
+def choice_token(device: Device | None, attendee: Attendee) -> str:
+    """What a lookup result carries instead of the attendee's id: choosable by this kiosk, for a few minutes.
+
+    So a kiosk reaches only people who came up in its (rate-limited) name or ticket lookups, never anyone by
+    counting ids.
+    """
+    return sign({"d": device.id if device else None, "a": attendee.id}, "kiosk-choice")
+
+
+def serving_grant(device: Device | None, attendee: Attendee, *, proof: bool) -> str:
+    """The kiosk's permission to serve one chosen person (the API's X-Kiosk-Grant header); `proof` when they
+    showed their badge or ticket (a scan) or registered just now, not only typed a name."""
+    return sign({"d": device.id if device else None, "a": attendee.id, "p": bool(proof)}, "kiosk-grant")
+
+
+def _signed(device: Device | None, token: str, purpose: str, max_age: int) -> dict:
+    payload = unsign(token, purpose, max_age)
+    if payload is None or payload.get("d") != (device.id if device else None) or not isinstance(payload.get("a"), int):
+        raise Forbidden(_("That choice has expired: search for your name again."), code="choice_expired")
+    return payload
+
+
+def chosen_attendee(session: Session, event: Event, device: Device | None, choice: str) -> Attendee:
+    """The person a kiosk chose from its own lookup results (a `choice_token`), or Forbidden."""
+    return load_attendee(session, event, _signed(device, choice, "kiosk-choice", CHOICE_TTL)["a"])
+
+
+def granted_attendee(session: Session, event: Event, device: Device | None, grant: str) -> tuple[Attendee, bool]:
+    """The person a kiosk is serving (a `serving_grant`) and whether they proved it is them, or Forbidden."""
+    payload = _signed(device, grant, "kiosk-grant", GRANT_TTL)
+    return load_attendee(session, event, payload["a"]), bool(payload.get("p"))
 
 
 def register_walkin(session: Session, event: Event, fields: dict, *, source: str = "walkin") -> Attendee:

@@ -24,6 +24,7 @@ from ..errors import DomainError, ValidationFailed
 from ..extensions import limiter
 from ..models import CardKind, DeviceKind, Event
 from ..personal import personal_qr_svg, personal_url
+from ..realtime.sockets import revalidate_after_commit
 from . import service
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
@@ -89,19 +90,30 @@ def _serving():
     return attendee
 
 
-def _serve(attendee, *, editing: bool = False) -> None:
-    """Remember whom this kiosk serves; `editing` when they were checked in already and came back to edit."""
-    session["kiosk"] = {"id": attendee.id, "at": time.time(), "editing": editing}
+def _serve(attendee, *, editing: bool = False, proof: bool = False) -> None:
+    """Remember whom this kiosk serves; `editing` when they were checked in already and came back to edit;
+    `proof` when they showed their badge or ticket here (scanned it), not just typed a name."""
+    session["kiosk"] = {"id": attendee.id, "at": time.time(), "editing": editing, "proof": proof}
 
 
 def _editing() -> bool:
     return bool((session.get("kiosk") or {}).get("editing"))
 
 
+def _has_proof() -> bool:
+    return bool((session.get("kiosk") or {}).get("proof"))
+
+
 def _require_serving():
+    """The attendee being served. Someone already checked in is shown or changed nothing here (their details,
+    cards, consents, a new phone code, a reprint) until they proved it is them: a typed name is not proof, their
+    badge or ticket scanned here is (or an organizer at the desk)."""
     attendee = _serving()
     if attendee is None:
         abort(redirect(url_for("kiosk.start", expired=1)))
+    if attendee.checked_in_at is not None and not _has_proof() and request.endpoint != "kiosk.already":
+        # Checked in meanwhile by another kiosk (they were checking in here), or by name only (editing).
+        abort(redirect(url_for("kiosk.already", raced=None if _editing() else 1)))
     return attendee
 
 
@@ -109,7 +121,14 @@ def _render(template: str, status: int = 200, **context):
     return render_template(f"kiosk/{template}", event=g.event, step=template.split(".")[0], **context), status
 
 
+def _choices(people) -> list[dict]:
+    """Lookup results as this kiosk may choose them: what a person needs to recognize themself, and a choice
+    token (never the attendee's id)."""
+    return [{**for_lookup(a), "choice": service.choice_token(g.gt_device, a)} for a in people]
+
+
 @bp.get("/")
+@limiter.limit("60 per minute", key_func=_device_key, exempt_when=lambda: not request.args.get("q"))
 def start():
     """Find yourself: type your name, scan your ticket, or register as a walk-in."""
     session.pop("kiosk", None)
@@ -117,7 +136,7 @@ def start():
     results, error = [], None
     if query:
         try:
-            results = [for_lookup(a) for a in service.lookup_by_name(db.session, g.event, query)]
+            results = _choices(service.lookup_by_name(db.session, g.event, query))
         except ValidationFailed as exc:
             error = exc.message
     return _render("start.html", query=query, results=results, error=error,
@@ -132,13 +151,14 @@ def lookup():
         people = service.lookup_by_name(db.session, g.event, request.args.get("q", "")[:80])
     except ValidationFailed as exc:
         return jsonify({"code": exc.code, "message": exc.message, "results": []}), 200
-    return jsonify({"results": [for_lookup(a) for a in people]})
+    return jsonify({"results": _choices(people)})
 
 
 @bp.post("/select")
+@limiter.limit("30 per minute", key_func=_device_key)
 def select_attendee():
-    """Choose yourself from the search results."""
-    attendee = service.load_attendee(db.session, g.event, request.form.get("attendee_id", type=int) or 0)
+    """Choose yourself from the search results (a choice this kiosk's own lookup made)."""
+    attendee = service.chosen_attendee(db.session, g.event, g.gt_device, request.form.get("choice", ""))
     _serve(attendee, editing=attendee.checked_in_at is not None)
     if attendee.checked_in_at is not None:
         return redirect(url_for("kiosk.already"))
@@ -155,7 +175,8 @@ def ticket():
         if request.accept_mimetypes.best == "application/json":
             return jsonify(exc.to_dict()), exc.status
         return _render("start.html", status=exc.status, query="", results=[], error=exc.message, expired=False)
-    _serve(attendee, editing=attendee.checked_in_at is not None)
+    # Their own badge or ticket: proof that it is them, for a person already checked in.
+    _serve(attendee, editing=attendee.checked_in_at is not None, proof=True)
     target = url_for("kiosk.already") if attendee.checked_in_at else url_for("kiosk.details")
     if request.accept_mimetypes.best == "application/json":
         return jsonify({"redirect": target})
@@ -163,6 +184,7 @@ def ticket():
 
 
 @bp.route("/walk-in", methods=["GET", "POST"])
+@limiter.limit("10 per minute", key_func=_device_key, methods=["POST"])
 def walkin():
     """Register without a ticket."""
     values = {k: request.form.get(k, "") for k in ("first_name", "last_name", "email", "company", "title")}
@@ -257,18 +279,22 @@ def _done(attendee, token: str | None, job=None):
 def already():
     """Already checked in (here or at another kiosk): reprint, get the phone QR again, or edit the cards."""
     attendee = _require_serving()
-    _serve(attendee, editing=True)  # from here the card steps only save: no second check-in
+    proof = _has_proof()
+    _serve(attendee, editing=True, proof=proof)  # from here the card steps only save: no second check-in
     if request.method == "POST":
+        if not proof:
+            abort(403, _("Scan your badge or ticket first, so we know it is you."))
         action = request.form.get("action")
         if action == "qr":
             token = issue_personal_token(attendee)  # the old phone link stops working: tokens are shown once
+            revalidate_after_commit(db.session)  # and the phones opened with it are signed out, sockets too
             session.pop("kiosk", None)
             return _done(attendee, token)
         if action == "reprint":
             job = queue_badge_print(db.session, attendee, g.gt_device)
             session.pop("kiosk", None)
             return _done(attendee, None, job)
-    return _render("already.html", attendee=attendee, raced=bool(request.args.get("raced")))
+    return _render("already.html", attendee=attendee, raced=bool(request.args.get("raced")), proof=proof)
 
 
 @bp.post("/reset")

@@ -1,9 +1,9 @@
 """Device pages: organizers add and unpair devices; a tablet or TV pairs itself with a short code."""
 from __future__ import annotations
 
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, session as flask_session, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
 from ..transactions import Blueprint, discard
@@ -12,6 +12,8 @@ from ..errors import DomainError
 from ..events.service import get_event
 from ..extensions import limiter
 from ..models import Device, DeviceKind, Event, utcnow
+from ..personal import public_base, public_url_help
+from ..realtime.sockets import revalidate_after_commit
 from .service import COOKIE, create_device, new_pairing_code, pair, revoke, set_device_cookie
 
 bp = Blueprint("devices", __name__)
@@ -36,7 +38,8 @@ def devices(slug: str):
     session = db.session
     event = get_event(session, slug)
     rows = session.scalars(select(Device).where(Device.event_id == event.id).order_by(Device.kind, Device.id)).all()
-    return render_template("admin/devices.html", event=event, devices=rows, kinds=list(DeviceKind), now=utcnow())
+    return render_template("admin/devices.html", event=event, devices=rows, kinds=list(DeviceKind), now=utcnow(),
+                           public=public_base(event), **public_url_help(event))
 
 
 @bp.post("/admin/events/<slug>/devices")
@@ -70,14 +73,24 @@ def device_action(slug: str, device_id: int, action: str):
         flash(f"New pairing code for {device.name}: {code}. The old pairing stopped working.", "success")
     elif action == "revoke":
         revoke(device)
+        revalidate_after_commit(session)  # its open screen socket is closed, not just its next page
         flash(f"{device.name} is unpaired.", "success")
     elif action == "this-browser":
         new_pairing_code(device)
         device, token = pair(session, device.pairing_code)
+        # A tablet or TV is public: the organizer who paired it here is logged out of this browser.
+        _leave_as_device()
         response = make_response(redirect(_landing(device)))
         set_device_cookie(response, token)
         return response
     return redirect(url_for("devices.devices", slug=slug))
+
+
+def _leave_as_device() -> None:
+    """This browser becomes a device: no organizer stays logged in on it (session and remember-me cookie)."""
+    if current_user.is_authenticated:
+        logout_user()
+        flask_session.clear()
 
 
 @bp.route("/pair", methods=["GET", "POST"])
@@ -89,6 +102,7 @@ def pair_device(code: str = ""):
         session = db.session
         try:
             device, token = pair(session, request.form.get("code", ""))
+            _leave_as_device()
         except DomainError as exc:
             discard()
             return render_template("kiosk/pair.html", code=request.form.get("code", ""), error=exc.message), \

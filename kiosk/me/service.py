@@ -10,7 +10,7 @@ from ..errors import Forbidden, NotFound, ValidationFailed
 from ..matching.submit import submit_after_commit
 from ..rounds.service import current_round
 from ..models import Attendee, Match, MatchStatus, Round, utcnow
-from ..tokens import PERSONAL_TOKEN_LENGTH, hash_token, is_well_formed, normalize_token
+from ..tokens import PERSONAL_TOKEN_LENGTH, fingerprint, hash_token, is_well_formed, normalize_token, tokens_equal
 
 #: What an attendee may set a match to from their phone.
 ANSWERS = {"accept": MatchStatus.accepted, "decline": MatchStatus.declined, "met": MatchStatus.met}
@@ -28,14 +28,26 @@ def attendee_from_token(session: Session, raw: str) -> Attendee:
     return attendee
 
 
+def open_phone_session(phone_session, attendee: Attendee) -> None:
+    """Remember in this phone's signed session whose it is, and which generation of their token opened it."""
+    phone_session.clear()  # a shared phone switching people must not keep the previous person's session
+    phone_session["attendee_id"] = attendee.id
+    phone_session["token_fp"] = fingerprint(attendee.personal_token_hash)
+    phone_session.permanent = True  # survives the phone browser being closed for the rest of the event
+
+
 def signed_in_attendee(session: Session, phone_session) -> Attendee | None:
-    """The attendee this phone's signed session belongs to (set by the personal link), or None."""
+    """The attendee this phone's signed session belongs to, or None (and the session forgets them) when they
+    were erased or their personal token was reissued since: a new code ends every phone opened with the old."""
     attendee_id = phone_session.get("attendee_id")
     if not isinstance(attendee_id, int):
         return None
     attendee = session.get(Attendee, attendee_id)
-    if attendee is None or attendee.erased_at is not None:
+    current = fingerprint(attendee.personal_token_hash) if attendee is not None else None
+    if attendee is None or attendee.erased_at is not None or current is None \
+            or not tokens_equal(current, str(phone_session.get("token_fp", ""))):
         phone_session.pop("attendee_id", None)
+        phone_session.pop("token_fp", None)
         return None
     return attendee
 

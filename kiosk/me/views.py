@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..transactions import Blueprint, discard
+from ..attendees.service import SHAREABLE, update_attendee
 from ..cards.service import MAX_CARD_TEXT, event_tags, items_from_form, padded, update_cards
 from ..db import db
 from ..errors import DomainError
@@ -43,10 +44,7 @@ def _wants_json() -> bool:
 def open_personal_link(token: str):
     """The personal QR's link: remember who this phone belongs to, then drop the token from the URL."""
     session = db.session
-    attendee = service.attendee_from_token(session, token)
-    flask_session.clear()  # a shared phone switching people must not keep the previous person's session
-    flask_session["attendee_id"] = attendee.id
-    flask_session.permanent = True  # survives the phone browser being closed for the rest of the event
+    service.open_phone_session(flask_session, service.attendee_from_token(session, token))
     return redirect(url_for("me.home"))
 
 
@@ -71,7 +69,7 @@ def home():
     return render_template("me/home.html", me=attendee, event=event, matches=matches, round=round_info,
                            last_seq=last_seq, offers=padded(attendee, CardKind.offer, PHONE_CARD_ITEMS),
                            needs=padded(attendee, CardKind.need, PHONE_CARD_ITEMS), max_text=MAX_CARD_TEXT, texts=phone_texts(),
-                           now_iso=utcnow().isoformat())
+                           now_iso=utcnow().isoformat(), shareable=SHAREABLE)
 
 
 def phone_texts() -> dict:
@@ -105,6 +103,19 @@ def save_cards():
         return redirect(url_for("me.home") + "#cards")
     flash(_("Saved. We are looking for new matches for you."), "success")
     return redirect(url_for("me.home") + "#cards")
+
+
+@bp.post("/me/consent")
+def save_consent():
+    """Change what the screen shows and what a badge scan shares (what the kiosk asked), from my phone."""
+    session = db.session
+    attendee = _me(session)
+    if attendee is None:
+        return redirect(url_for("me.home"))
+    update_attendee(session, attendee, consent_screen=bool(request.form.get("consent_screen")),
+                    consent_share=request.form.getlist("consent_share"))
+    flash(_("Saved: from now on we share exactly that."), "success")
+    return redirect(url_for("me.home") + "#privacy")
 
 
 @bp.post("/me/matches/<int:match_id>")

@@ -8,27 +8,64 @@ any seq they have seen (static/js/feed.js does this; so does the test client).
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
-from flask import request, session as flask_session
+from flask import current_app, request, session as flask_session
 from flask_login import current_user
 from flask_socketio import emit, join_room
 from sqlalchemy import select
 
-from ..db import db
+from ..db import after_commit, db
 from ..devices.service import COOKIE, device_from_token
 from ..errors import DomainError, Forbidden, NotFound, ValidationFailed
 from ..events.service import SLUG_RE
 from ..extensions import socketio
-from ..models import Attendee, DeviceKind, Event, EventLog
+from ..models import Attendee, Device, DeviceKind, Event, EventLog
 from ..me.service import attendee_from_token, signed_in_attendee
+from ..tokens import fingerprint
 from .bus import room_name
 
 log = logging.getLogger(__name__)
 
 ROLES = ("screen", "staff", "attendee")
 #: A client that has been away longer than this many messages gets the newest ones and `truncated: true`.
-MAX_REPLAY = 5000
+MAX_REPLAY = 1000
 MAX_TOKEN_CHARS = 64
+#: Joins a connection may make per minute (a reconnecting page joins once; more is a client gone wrong or abuse).
+MAX_JOINS_PER_MINUTE = 10
+#: How often each process re-checks who its joined sockets belong to (revoked devices, new phone codes, erasure).
+RECHECK_SECONDS = 10
+
+
+class Joined:
+    """Who a joined socket of this process belongs to, to re-check it later (see `revalidate`)."""
+
+    def __init__(self):
+        #: sid -> ("device", device id) or ("attendee", attendee id, token fingerprint)
+        self.owners: dict[str, tuple] = {}
+        self.joins: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
+        self.checker_started = False
+
+    def allow_join(self, sid: str) -> bool:
+        """Count a join of this connection; False when it joins too often."""
+        now = time.monotonic()
+        with self.lock:
+            recent = [t for t in self.joins.get(sid, []) if now - t < 60]
+            recent.append(now)
+            self.joins[sid] = recent
+            return len(recent) <= MAX_JOINS_PER_MINUTE
+
+    def forget(self, sid: str) -> None:
+        with self.lock:
+            self.owners.pop(sid, None)
+            self.joins.pop(sid, None)
+
+
+def joined_of(app) -> Joined:
+    """The app's registry of joined sockets (one per app: tests build many)."""
+    return app.extensions.setdefault("givetake.joined", Joined())
 
 
 class JoinRequest:
@@ -55,23 +92,23 @@ class JoinRequest:
         self.last_seq = last_seq
 
 
-def rooms_for(session, event: Event, join: JoinRequest) -> list[str]:
-    """The rooms (short names) this caller may join for the role, or Forbidden."""
+def rooms_for(session, event: Event, join: JoinRequest) -> tuple[list[str], tuple | None]:
+    """The rooms (short names) this caller may join for the role and who it is (to re-check later), or Forbidden.
+
+    Staff means organizers only: the staff room replays every check-in and matches of people who refused the
+    screen, which no kiosk needs.
+    """
     if join.role == "screen":
         device = device_from_token(session, join.token or request.cookies.get(COOKIE))
         if device is None or device.kind != DeviceKind.screen or device.event_id != event.id:
             raise Forbidden("This is not a paired screen of this event.", code="not_paired")
-        return ["screen"]
+        return ["screen"], ("device", device.id)
     if join.role == "staff":
         if current_user.is_authenticated:
-            return ["staff"]
-        device = device_from_token(session, join.token or request.cookies.get(COOKIE))
-        if device is None or device.kind != DeviceKind.kiosk or device.event_id != event.id:
-            raise Forbidden("Log in as an organizer (or use a paired kiosk) to watch the dashboard.",
-                            code="not_staff")
-        return ["staff"]
+            return ["staff"], None
+        raise Forbidden("Log in as an organizer to watch the dashboard.", code="not_staff")
     attendee = _attendee_of(session, event, join.token)
-    return [f"attendee:{attendee.id}"]
+    return [f"attendee:{attendee.id}"], ("attendee", attendee.id, fingerprint(attendee.personal_token_hash))
 
 
 def _attendee_of(session, event: Event, token: str | None) -> Attendee:
@@ -104,7 +141,10 @@ def on_join(data):
         event = session.scalar(select(Event).where(Event.slug == join.slug))
         if event is None:
             raise NotFound(f"There is no event '{join.slug}'.", code="no_event")
-        rooms = rooms_for(session, event, join)
+        joined = joined_of(current_app)
+        if not joined.allow_join(request.sid):
+            raise Forbidden("Too many joins on this connection: wait a minute.", code="too_many_joins", status=429)
+        rooms, owner = rooms_for(session, event, join)
         current = event.last_seq or 0
         # A last_seq beyond the log means the client saw another database (a reset demo): start over.
         reset = join.last_seq > current
@@ -112,6 +152,10 @@ def on_join(data):
         event_id = event.id
         for room in rooms:
             join_room(room_name(event_id, room))
+        if owner is not None:
+            with joined.lock:
+                joined.owners[request.sid] = owner
+            _start_rechecks(current_app._get_current_object(), joined)
         # End the transaction before the replay query: SQLite keeps the snapshot taken at its first read (before
         # the join), and a message committed between that read and join_room would be in neither the replay nor
         # the live stream. A fresh snapshot, taken after joining, sees everything not emitted to us live.
@@ -129,6 +173,64 @@ def on_join(data):
         session.rollback()  # read-only: release the connection at once, the socket may live for hours
 
 
+def on_disconnect(*_args):
+    joined_of(current_app).forget(request.sid)
+
+
+def still_valid(session, owner: tuple) -> bool:
+    """True while the device is still paired, or the attendee is not erased and holds the same phone code."""
+    if owner[0] == "device":
+        device = session.get(Device, owner[1])
+        return device is not None and device.revoked_at is None and device.token_hash is not None
+    attendee = session.get(Attendee, owner[1])
+    return attendee is not None and attendee.erased_at is None \
+        and fingerprint(attendee.personal_token_hash) == owner[2]
+
+
+def revalidate(app) -> int:
+    """Disconnect this process's joined sockets whose device was unpaired, whose phone code was reissued or whose
+    person was erased; returns how many. Runs every RECHECK_SECONDS and right after such a change commits."""
+    joined = joined_of(app)
+    with joined.lock:
+        owners = dict(joined.owners)
+    if not owners:
+        return 0
+    gone = []
+    with app.app_context(), app.extensions["givetake.db"].reader() as session:
+        for sid, owner in owners.items():
+            if not still_valid(session, owner):
+                gone.append(sid)
+    for sid in gone:
+        joined.forget(sid)
+        socketio.emit("error", {"code": "session_ended", "message": "This session ended: open your link again."},
+                      to=sid)
+        socketio.server.disconnect(sid, namespace="/")
+    return len(gone)
+
+
+def revalidate_after_commit(session) -> None:
+    """Re-check this process's sockets once the caller's change (unpairing, a new code, erasure) commits."""
+    app = current_app._get_current_object()
+    after_commit(session, lambda: socketio.start_background_task(revalidate, app))
+
+
+def _start_rechecks(app, joined: Joined) -> None:
+    with joined.lock:
+        if joined.checker_started:
+            return
+        joined.checker_started = True
+
+    def loop():
+        while True:
+            socketio.sleep(RECHECK_SECONDS)
+            try:
+                revalidate(app)
+            except Exception:  # the database may be away for a moment; try again next time
+                log.exception("re-checking joined sockets failed")
+
+    socketio.start_background_task(loop)
+
+
 def on_socket_error(exc):
     """Unexpected failures in a handler: log them and tell the client without details."""
     log.exception("socket handler failed on %s", getattr(request, "event", None))
@@ -142,4 +244,5 @@ def register_handlers() -> None:
     only lands on the server that existed at import time, so each app registers them again.
     """
     socketio.on_event("join", on_join)
+    socketio.on_event("disconnect", on_disconnect)
     socketio.on_error_default(on_socket_error)

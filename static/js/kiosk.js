@@ -38,7 +38,7 @@ function idleReset() {
     if (Date.now() - last < seconds * 1000) return;
     last = Date.now();
     if (resetForm) resetForm.submit();
-    else if (somethingToClear()) location.assign(bar.dataset.start);
+    else if (somethingToClear()) location.replace(bar.dataset.start);  // replace: history keeps nothing to go back to
   }, 500);
 }
 
@@ -79,7 +79,7 @@ function liveSearch() {
     const body = await response.json();
     const nodes = (body.results ?? []).map((person) => {
       const node = template.content.firstElementChild.cloneNode(true);
-      node.querySelector("input[name=attendee_id]").value = person.id;
+      node.querySelector("input[name=choice]").value = person.choice;
       node.querySelector("input[name=csrf_token]").value = csrf;
       node.querySelector(".choice-name").textContent = `${person.first_name} ${person.last_initial}`.trim();
       node.querySelector(".choice-company").textContent = person.company;
@@ -187,7 +187,7 @@ function doneCountdown() {
   setInterval(() => {
     left -= 1;
     if (bar) bar.style.transform = `scaleX(${Math.max(left, 0) / total})`;
-    if (left <= 0) location.assign(done.dataset.return);
+    if (left <= 0) location.replace(done.dataset.return);  // the done page (a phone QR) leaves no history entry
   }, 1000);
 }
 

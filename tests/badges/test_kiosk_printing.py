@@ -12,6 +12,7 @@ from kiosk.db import db
 from kiosk.models import Attendee, Device, PrintJob, PrintStatus, RevokedBadgeToken
 from tests.badges.conftest import _cmd, decode_qrs, rasterize, wait_until
 from tests.checkin.conftest import event_people, pair_kiosk  # noqa: F401  (fixture)
+from tests.factories import choose_at_kiosk
 from tests.conftest import csrf_from
 from tests.realparts import need_program
 
@@ -23,9 +24,9 @@ def _assign(app, printers):
         db.session.commit()
 
 
-def _check_in_at_kiosk(client, attendee_id):
+def _check_in_at_kiosk(client, name):
     csrf = csrf_from(client.get("/kiosk/").get_data(as_text=True))
-    client.post("/kiosk/select", data={"attendee_id": attendee_id, "csrf_token": csrf})
+    choose_at_kiosk(client, name, csrf)
     return client.post("/kiosk/consent", data={"csrf_token": csrf}), csrf
 
 
@@ -44,7 +45,7 @@ def _job_of(app, attendee_id, done=True):
 def test_kiosk_check_in_prints_a_badge_whose_qr_opens_the_attendee(app, client, event_people, queues, tmp_path):
     pair_kiosk(app, client, event_people["event_id"])
     _assign(app, queues.queues)
-    done, _ = _check_in_at_kiosk(client, event_people["ana"])
+    done, _ = _check_in_at_kiosk(client, "Ana García")
     assert "Your badge is printing on GiveTakeTest1" in done.get_data(as_text=True)
     job = _job_of(app, event_people["ana"])
     assert job.status == PrintStatus.done and job.printer == "GiveTakeTest1" and job.cups_job
@@ -64,13 +65,13 @@ def test_a_stopped_printer_fails_over_and_a_reprint_revokes_the_old_badge(app, c
     pair_kiosk(app, client, event_people["event_id"])
     _assign(app, queues.queues)
     _cmd("cupsdisable", queues.queues[0])
-    _check_in_at_kiosk(client, event_people["ben"])
+    _check_in_at_kiosk(client, "Ben Okafor")
     first = _job_of(app, event_people["ben"])
     assert first.status == PrintStatus.done and first.printer == "GiveTakeTest2"
     with app.app_context():
         old_token = db.session.get(Attendee, event_people["ben"]).badge_token
     csrf = csrf_from(client.get("/kiosk/").get_data(as_text=True))
-    client.post("/kiosk/select", data={"attendee_id": event_people["ben"], "csrf_token": csrf})
+    choose_at_kiosk(client, "Ben Okafor", csrf)
     client.post("/kiosk/already", data={"action": "reprint", "csrf_token": csrf})
     second = wait_until(lambda: (lambda j: j if j.id != first.id and j.status == PrintStatus.done else None)(
         _job_of(app, event_people["ben"], done=False)), 60, "the reprint")
@@ -89,7 +90,7 @@ def test_every_printer_stopped_fails_with_reasons_and_admin_can_move_the_job(app
     _assign(app, queues.queues)
     for queue in queues.queues:
         _cmd("cupsreject", queue)
-    _check_in_at_kiosk(client, event_people["chloe"])
+    _check_in_at_kiosk(client, "Chloé")
     job = _job_of(app, event_people["chloe"])
     assert job.status == PrintStatus.failed and "GiveTakeTest1" in job.error and "GiveTakeTest2" in job.error
     _cmd("cupsaccept", queues.queues[1])
@@ -149,7 +150,7 @@ def test_a_kiosk_on_givetake_serve_prints_through_cups(app, event_people, queues
         kiosk = requests.Session()
         kiosk.cookies.set("gt_device", token)
         csrf = csrf_from(kiosk.get(f"{server.url}/kiosk/").text)
-        kiosk.post(f"{server.url}/kiosk/select", data={"attendee_id": event_people["ben"], "csrf_token": csrf})
+        choose_at_kiosk(kiosk, "Ben Okafor", csrf, base=server.url)
         done = kiosk.post(f"{server.url}/kiosk/consent", data={"csrf_token": csrf})
         assert "Your badge is printing on GiveTakeTest1" in done.text, server.output()[-2000:]
         job = _job_of(app, event_people["ben"])

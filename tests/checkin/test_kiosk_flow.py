@@ -9,10 +9,10 @@ from sqlalchemy import select
 from kiosk.cards.service import set_cards
 
 from kiosk.db import db
-from kiosk.models import Attendee, CardKind, Event, Match
+from kiosk.models import Attendee, CardKind, Event, Match, PrintJob
 from kiosk.tokens import hash_token
 from tests.conftest import csrf_from
-from tests.factories import card_form, form_values
+from tests.factories import card_form, choose_at_kiosk, form_values
 
 
 def _csrf(client, url="/kiosk/"):
@@ -60,8 +60,11 @@ def test_pairing_with_a_code_sets_an_httponly_device_cookie(app, client, event_p
 
 def test_lookup_shows_only_enough_to_choose(kiosk_client):
     body = kiosk_client.get("/kiosk/lookup?q=gar").get_json()
-    assert body["results"] == [{"id": body["results"][0]["id"], "first_name": "Ana", "last_initial": "G.",
+    # No id: a kiosk chooses with an opaque, short-lived choice token, so it cannot reach people by counting ids.
+    choice = body["results"][0]["choice"]
+    assert body["results"] == [{"choice": choice, "first_name": "Ana", "last_initial": "G.",
                                 "company": "Brightloop", "checked_in": False}]
+    assert not choice.isdigit() and len(choice) > 20
     assert kiosk_client.get("/kiosk/lookup?q=chloe").get_json()["results"][0]["first_name"] == "Chloé"
     short = kiosk_client.get("/kiosk/lookup?q=a").get_json()
     assert short["results"] == [] and "at least 2" in short["message"]
@@ -82,7 +85,7 @@ def test_pre_registered_attendee_checks_in_and_gets_matched(app, kiosk_client, e
         check_in(s, s.get(Event, event_people["event_id"]), s.get(Attendee, event_people["ben"]))
         s.commit()
     csrf = _csrf(kiosk_client)
-    r = kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["ana"], "csrf_token": csrf})
+    r = choose_at_kiosk(kiosk_client, "Ana García", csrf)
     assert r.headers["Location"].endswith("/kiosk/details")
     page = kiosk_client.get("/kiosk/details").get_data(as_text=True)
     assert "Hi Ana!" in page and "Brightloop" in page
@@ -138,15 +141,23 @@ def test_walk_in_registers_and_checks_in(app, kiosk_client, event_people):
 
 def test_already_checked_in_offers_reprint_and_a_new_phone_code(app, kiosk_client, event_people):
     csrf = _csrf(kiosk_client)
-    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["chloe"], "csrf_token": csrf})
+    choose_at_kiosk(kiosk_client, "Chloé", csrf)
     kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
     with app.app_context():
         first_hash = db.session.get(Attendee, event_people["chloe"]).personal_token_hash
-    r = kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["chloe"], "csrf_token": csrf})
+    # By name only, someone already here gets nothing of theirs: the page asks for their badge or ticket.
+    r = choose_at_kiosk(kiosk_client, "Chloé", csrf)
     assert r.headers["Location"].endswith("/kiosk/already")
-    assert "already checked in" in kiosk_client.get("/kiosk/already").get_data(as_text=True)
+    asked = kiosk_client.get("/kiosk/already").get_data(as_text=True)
+    assert "already checked in" in asked and "scan your badge or your ticket" in asked
+    assert 'value="qr"' not in asked and 'value="reprint"' not in asked
+    refused = kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf})
+    assert refused.status_code == 403 and "<svg" not in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Attendee, event_people["chloe"]).personal_token_hash == first_hash
+    # Their ticket scanned at the kiosk is proof: now a new phone code is shown (and the old one is replaced).
+    kiosk_client.post("/kiosk/ticket", data={"code": "T-102", "csrf_token": csrf})
     page = kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf}).get_data(as_text=True)
-    token = None
     with app.app_context():
         second_hash = db.session.get(Attendee, event_people["chloe"]).personal_token_hash
     assert "<svg" in page and second_hash != first_hash
@@ -163,7 +174,7 @@ def test_a_ticket_scan_finds_the_attendee(kiosk_client, event_people):
 
 def test_idle_state_expires(app, kiosk_client, event_people, monkeypatch):
     csrf = _csrf(kiosk_client)
-    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["ana"], "csrf_token": csrf})
+    choose_at_kiosk(kiosk_client, "Ana García", csrf)
     import kiosk.checkin.views as views
     real_time = time.time
     monkeypatch.setattr(views.time, "time", lambda: real_time() + views.STATE_TTL + 1)
@@ -179,12 +190,12 @@ def test_kiosk_pages_speak_german(kiosk_client):
 
 def test_someone_already_here_can_edit_cards_without_a_second_check_in(app, kiosk_client, event_people):
     csrf = _csrf(kiosk_client)
-    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["chloe"], "csrf_token": csrf})
+    choose_at_kiosk(kiosk_client, "Chloé", csrf)
     kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
     with app.app_context():
         first = db.session.get(Attendee, event_people["chloe"])
         checked_in_at, token_hash = first.checked_in_at, first.personal_token_hash
-    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["chloe"], "csrf_token": csrf})
+    kiosk_client.post("/kiosk/ticket", data={"code": "T-102", "csrf_token": csrf})  # her ticket: it is her
     kiosk_client.post("/kiosk/offer", data={**card_form("offer", ["Airflow and dbt pipelines"]), "csrf_token": csrf})
     kiosk_client.post("/kiosk/need", data={**card_form("need", ["A data engineer to hire"]), "csrf_token": csrf})
     page = kiosk_client.get("/kiosk/consent").get_data(as_text=True)
@@ -201,7 +212,7 @@ def test_someone_already_here_can_edit_cards_without_a_second_check_in(app, kios
 
 def test_losing_a_check_in_race_says_another_kiosk_did_it(app, kiosk_client, event_people):
     csrf = _csrf(kiosk_client)
-    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["ben"], "csrf_token": csrf})
+    choose_at_kiosk(kiosk_client, "Ben Okafor", csrf)
     with app.app_context():  # meanwhile, the kiosk next to this one checks Ben in
         from kiosk.checkin.service import check_in
         from kiosk.models import Event
@@ -224,14 +235,41 @@ def test_continue_keeps_each_items_own_tags(app, kiosk_client, event_people):
                   allowed_tags=[t.label for t in event.tags])
         db.session.commit()
     csrf = _csrf(kiosk_client)
-    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["ana"], "csrf_token": csrf})
+    choose_at_kiosk(kiosk_client, "Ana García", csrf)
     page = kiosk_client.get("/kiosk/need").get_data(as_text=True)
     # Each item's chips are its own: the form shows exactly what is stored, item by item.
     checked = re.findall(r'name="need-(\d)-tags" value="([^"]+)" checked', page)
     assert sorted(checked) == [("0", "Funding"), ("1", "Design"), ("1", "Software")]
     # Continue: post back exactly what the page's form holds, as a browser would.
-    assert kiosk_client.post("/kiosk/need", data=form_values(page)).headers["Location"].endswith("/kiosk/consent")
+    assert kiosk_client.post("/kiosk/need", data=form_values(page, "need-0-text")).headers["Location"].endswith("/kiosk/consent")
     with app.app_context():
         ana = db.session.get(Attendee, event_people["ana"])
         assert [(c.text, c.tags) for c in ana.cards_of(CardKind.need)] == [
             ("An angel investor", ["Funding"]), ("A UX review", ["Design", "Software"])]
+
+
+def test_a_stranger_who_types_a_name_cannot_take_over_or_edit_someone_checked_in(app, kiosk_client, event_people):
+    """Regression (security review): typing a checked-in person's name and choosing them let a stranger get a new
+    phone code (opening their matches) and change their name, cards and consents."""
+    from kiosk.checkin.service import check_in
+    with app.app_context():
+        s = db.session
+        check_in(s, s.get(Event, event_people["event_id"]), s.get(Attendee, event_people["ana"]),
+                 consent={"consent_share": ["email"]})
+        s.commit()
+    csrf = _csrf(kiosk_client)
+    choose_at_kiosk(kiosk_client, "Ana García", csrf)
+    for step, data in (("details", {"first_name": "Mallory"}), ("offer", card_form("offer", ["Free crypto"])),
+                       ("need", card_form("need", ["Your passwords"])),
+                       ("consent", {"consent_share": ["email", "phone"]})):
+        shown = kiosk_client.get(f"/kiosk/{step}")
+        assert shown.status_code == 302 and shown.headers["Location"].endswith("/kiosk/already")
+        posted = kiosk_client.post(f"/kiosk/{step}", data={**data, "csrf_token": csrf})
+        assert posted.status_code == 302 and posted.headers["Location"].endswith("/kiosk/already")
+    for action in ("qr", "reprint"):
+        assert kiosk_client.post("/kiosk/already", data={"action": action, "csrf_token": csrf}).status_code == 403
+    with app.app_context():
+        ana = db.session.get(Attendee, event_people["ana"])
+        assert ana.first_name == "Ana" and ana.consent_share == ["email"]
+        assert [c.text for c in ana.cards_of(CardKind.offer)] == ["I review pitch decks and term sheets"]
+        assert db.session.scalars(select(PrintJob)).all() == []

@@ -13,7 +13,7 @@ from kiosk.badges import service as badges
 from kiosk.db import db
 from kiosk.models import Attendee, Device, PrintJob
 from tests.conftest import csrf_from
-from tests.factories import card_form
+from tests.factories import card_form, choose_at_kiosk
 
 
 def _database_file(app) -> str:
@@ -58,7 +58,7 @@ def test_a_post_that_only_reads_does_not_wait_for_the_write_lock(app, kiosk_clie
 
 def test_a_failed_request_writes_nothing(app, kiosk_client, event_people):
     csrf = csrf_from(kiosk_client.get("/kiosk/").get_data(as_text=True))
-    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["ana"], "csrf_token": csrf})
+    choose_at_kiosk(kiosk_client, "Ana García", csrf)
     # The first item is fine, the second has a tag the event does not have: the whole card is refused.
     refused = kiosk_client.post("/kiosk/offer", data={
         **card_form("offer", [("Intros to angels", ["Funding"]), ("Tax advice", ["Not a tag"])]), "csrf_token": csrf})
@@ -83,7 +83,7 @@ def test_a_badge_is_drawn_after_the_check_in_committed(app, kiosk_client, event_
         device.printers = ["NoSuchQueue"]  # the job fails at CUPS; what matters is when it was drawn
         db.session.commit()
     csrf = csrf_from(kiosk_client.get("/kiosk/").get_data(as_text=True))
-    kiosk_client.post("/kiosk/select", data={"attendee_id": event_people["ben"], "csrf_token": csrf})
+    choose_at_kiosk(kiosk_client, "Ben Okafor", csrf)
     done = kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
     assert done.status_code == 200 and "You're in, Ben!" in done.get_data(as_text=True)
     deadline = time.monotonic() + 20

@@ -19,7 +19,7 @@ import requests
 from kiosk.db import db
 from kiosk.devices.service import create_device, pair
 from tests.conftest import REDIS_URL, build_app, csrf_from
-from tests.factories import make_ana_and_ben, make_event
+from tests.factories import choose_at_kiosk, make_ana_and_ben, make_event
 from tests.livesrv import ROOT, ServerProcess
 from tests.realparts import need
 from tests.realtime.conftest import FeedClient, check_in
@@ -99,8 +99,7 @@ def test_a_screen_on_process_a_sees_a_match_from_a_check_in_on_process_b(tmp_pat
         kiosk = requests.Session()
         kiosk.cookies.set("gt_device", kiosk_token)
         csrf = csrf_from(kiosk.get(f"{b.url}/kiosk/").text)
-        assert kiosk.post(f"{b.url}/kiosk/select", data={"attendee_id": ids["ana"], "csrf_token": csrf},
-                          allow_redirects=False).status_code == 302
+        assert choose_at_kiosk(kiosk, "Ana", csrf, base=b.url, allow_redirects=False).status_code == 302
         done = kiosk.post(f"{b.url}/kiosk/consent", data={"consent_screen": "1", "csrf_token": csrf})
         assert done.status_code == 200 and "Ana" in done.text
         checked_in = time.monotonic()
