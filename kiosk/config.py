@@ -5,6 +5,8 @@ import os
 import secrets
 from pathlib import Path
 
+from . import resources
+
 #: Environment variables read by `Config.from_env`, with what each one sets.
 ENV_VARS = {
     "GIVETAKE_DATABASE_URL": "SQLAlchemy URL (default: SQLite under instance/)",
@@ -20,11 +22,19 @@ ENV_VARS = {
     "GIVETAKE_PRINTER": "default CUPS queue for badges",
     "GIVETAKE_MATCHER": "inprocess (a thread, the laptop default), redis (a separate `givetake matcher`) or off",
     "GIVETAKE_ASYNC_MODE": "how `givetake serve` runs: auto (gevent when installed, the default), gevent, threading",
-    "GIVETAKE_INSTANCE_PATH": "folder for the SQLite database, secret key and generated files",
+    "GIVETAKE_INSTANCE_PATH": "folder for the SQLite database, secret key and generated files (default: "
+                              "instance/ in a checkout, <environment>/var/givetake-instance when installed)",
     "GIVETAKE_KIOSK_IDLE_SECONDS": "seconds without a touch before a kiosk clears itself (default 90)",
     "GIVETAKE_KIOSK_DONE_SECONDS": "seconds the kiosk's last screen (the personal QR) stays (default 25)",
     "GIVETAKE_PROXY_HOPS": "reverse proxies in front of the app (nginx: 1) whose X-Forwarded-* headers to trust",
 }
+
+
+def instance_path(config: dict, environ) -> str:
+    """The instance folder: `INSTANCE_PATH` in `config`, else GIVETAKE_INSTANCE_PATH, else the default
+    (`resources.default_instance_dir`)."""
+    configured = config.get("INSTANCE_PATH") or environ.get("GIVETAKE_INSTANCE_PATH")
+    return os.path.abspath(configured) if configured else str(resources.default_instance_dir())
 
 
 def load_or_create_secret_key(instance_path: str) -> str:
