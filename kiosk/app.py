@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context, redirect, request, session, url_for
@@ -12,7 +11,7 @@ from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
-from . import serving
+from . import resources, serving
 from .admin import commands as admin_commands
 from .admin import views as admin_views
 from .api import views as api_views
@@ -40,18 +39,14 @@ CAPABILITIES = (matching, badges, auth_views, admin_views, api_views, badge_view
                 realtime_views, phone_views, screen_views, serving, admin_commands, attendee_commands,
                 badge_commands, matcher_commands, round_commands)
 
-#: The checkout (or install) root holding templates/ and static/ next to kiosk/.
-ROOT = Path(__file__).resolve().parent.parent
-
 LANGUAGES = ["en", "de"]
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: config from the environment (overridden by `config`), database, extensions, blueprints."""
-    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("GIVETAKE_INSTANCE_PATH") \
-        or str(ROOT / "instance")
-    app = Flask(__name__, instance_path=os.path.abspath(instance_path), instance_relative_config=True,
-                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    instance_path = config_module.instance_path(config or {}, os.environ)
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True,
+                template_folder=str(resources.templates_dir()), static_folder=str(resources.static_dir()))
     os.makedirs(app.instance_path, exist_ok=True)
     settings = config_module.from_env(app.instance_path, {**os.environ, **_env_overrides(config)})
     app.config.from_mapping(settings)
@@ -133,7 +128,7 @@ def _select_locale() -> str:
 def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale,
-                   default_translation_directories=str(ROOT / "kiosk" / "translations"))
+                   default_translation_directories=str(resources.translations_dir()))
     app.jinja_env.globals["get_locale"] = get_locale
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

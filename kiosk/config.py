@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import unicodedata
 from pathlib import Path
+
+from . import resources
 
 #: Environment variables read by `Config.from_env`, with what each one sets.
 ENV_VARS = {
@@ -20,11 +23,47 @@ ENV_VARS = {
     "GIVETAKE_PRINTER": "default CUPS queue for badges",
     "GIVETAKE_MATCHER": "inprocess (a thread, the laptop default), redis (a separate `givetake matcher`) or off",
     "GIVETAKE_ASYNC_MODE": "how `givetake serve` runs: auto (gevent when installed, the default), gevent, threading",
-    "GIVETAKE_INSTANCE_PATH": "folder for the SQLite database, secret key and generated files",
+    "GIVETAKE_INSTANCE_PATH": "absolute folder for the SQLite database, secret key and generated files (default: "
+                              "instance/ in a checkout, <environment>/var/givetake-instance when installed)",
     "GIVETAKE_KIOSK_IDLE_SECONDS": "seconds without a touch before a kiosk clears itself (default 90)",
     "GIVETAKE_KIOSK_DONE_SECONDS": "seconds the kiosk's last screen (the personal QR) stays (default 25)",
     "GIVETAKE_PROXY_HOPS": "reverse proxies in front of the app (nginx: 1) whose X-Forwarded-* headers to trust",
 }
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used as given; the message names the setting and what to give instead."""
+
+
+#: No folder a person picks contains these, but a Python repr that leaked into a path does
+#: (`(PosixPath('/tmp/x'), 'output')` once made a folder of that name in the checkout).
+_REPR_CHARACTERS = frozenset("()'\"")
+
+
+def instance_path(config: dict, environ) -> str:
+    """The instance folder: `INSTANCE_PATH` in `config`, else GIVETAKE_INSTANCE_PATH, else the default
+    (`resources.default_instance_dir`). A configured one must be absolute (after `~`) and plain."""
+    for setting, raw in (("INSTANCE_PATH", config.get("INSTANCE_PATH")),
+                         ("GIVETAKE_INSTANCE_PATH", environ.get("GIVETAKE_INSTANCE_PATH"))):
+        if raw:
+            return checked_instance_path(raw, setting)
+    return str(resources.default_instance_dir())
+
+
+def checked_instance_path(raw, setting: str = "GIVETAKE_INSTANCE_PATH") -> str:
+    """`raw` with `~` expanded and normalized; ConfigError when it is not a path, relative, or odd."""
+    try:
+        path = os.path.expanduser(os.fspath(raw))
+    except TypeError:
+        raise ConfigError(f"{setting} must be a folder path, not a {type(raw).__name__}: {raw!r}") from None
+    odd = sorted({c for c in path if c in _REPR_CHARACTERS or unicodedata.category(c) == "Cc"})
+    if odd:
+        raise ConfigError(f"{setting} {path!r} contains {' '.join(map(repr, odd))}: give a plain folder path "
+                          "such as /var/lib/givetake (was something other than a path turned into text?)")
+    if not os.path.isabs(path):
+        raise ConfigError(f"{setting} {path!r} is relative: give an absolute folder path such as "
+                          "/var/lib/givetake (a relative one lands wherever the command happens to start)")
+    return os.path.normpath(path)
 
 
 def load_or_create_secret_key(instance_path: str) -> str:

@@ -28,9 +28,18 @@ def main() -> None:
         if requested in ASYNC_MODES and resolve_async_mode(requested) == "gevent":
             from gevent import monkey
             monkey.patch_all()
+    import click
     from flask.cli import FlaskGroup
 
     from .app import create_app
-    group = FlaskGroup(name="givetake", help=HELP, create_app=lambda: create_app(), add_default_commands=False,
+    from .config import ConfigError
+
+    def load_app():
+        try:
+            return create_app()
+        except ConfigError as exc:  # a setting to fix: say which, without a traceback
+            raise click.ClickException(str(exc)) from None
+
+    group = FlaskGroup(name="givetake", help=HELP, create_app=load_app, add_default_commands=False,
                        add_version_option=False, load_dotenv=False)
     group.main(prog_name="givetake")

@@ -1,16 +1,15 @@
 """Schema migrations (Alembic): upgrade to head on `givetake init`, and the helpers tests use."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from .db import make_engine
+from .resources import migrations_dir
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = migrations_dir()
 
 
 def alembic_config(database_url: str) -> AlembicConfig:

@@ -23,7 +23,8 @@ GIVETAKE = shutil.which("givetake", path=str(Path(sys.executable).parent)) or "g
 
 def _env(instance: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIVETAKE_")}
-    env["GIVETAKE_INSTANCE_PATH"] = str(instance)
+    # fspath, not str: str() of anything else (the fixture's tuple, once) made a folder named after its repr.
+    env["GIVETAKE_INSTANCE_PATH"] = os.fspath(instance)
     return env
 
 

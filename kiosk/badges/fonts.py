@@ -12,14 +12,15 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
 import arabic_reshaper
 from bidi import get_display
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
-FONT_DIR = Path(__file__).resolve().parents[2] / "static" / "fonts"
+from ..resources import fonts_dir
+
+FONT_DIR = fonts_dir()
 
 # Fallback order: the first font that has a character draws it. Noto Sans first so Latin, Greek and Cyrillic
 # (and spaces, digits, punctuation in every name) share one look; the CJK font late because it also maps Latin.

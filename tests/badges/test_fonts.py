@@ -4,7 +4,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from fontTools.ttLib import TTFont  # comes with matplotlib
+from fontTools.ttLib import TTFont
 
 from kiosk.badges.fonts import FONT_DIR, clean_text, font_stack, is_rtl, shape, visual
 
