@@ -1,7 +1,7 @@
 """Attendee records: create, edit, find, fill their cards, erase on request."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import NotFound, ValidationFailed
@@ -124,27 +124,30 @@ def _mentions(payload, attendee_id: int) -> bool:
     return False
 
 
+def _about(item, attendee_id: int) -> bool:
+    """A list entry that is this attendee (a group's person, a partner) or a match with them (its `other`)."""
+    return _names(item, attendee_id) or (isinstance(item, dict) and _names(item.get("other"), attendee_id))
+
+
 def _without(payload, attendee_id: int):
-    """The payload with every entry that names this attendee replaced by {"erased": true}."""
-    if _names(payload, attendee_id):
-        return {"erased": True}
+    """The payload without the list entries about this attendee (a round group's people, a phone's matches)."""
     if isinstance(payload, dict):
         return {k: _without(v, attendee_id) for k, v in payload.items()}
     if isinstance(payload, list):
-        return [_without(v, attendee_id) for v in payload]
+        return [_without(v, attendee_id) for v in payload if not _about(v, attendee_id)]
     return payload
 
 
 def _scrub_event_log(session: Session, attendee: Attendee) -> None:
     # Logged messages quote names and cards, and clients replay them, so they go with the person: their own
-    # room's messages and any message about them (a match, a check-in) entirely; a round's screen and staff
-    # messages keep the other groups and lose only the erased person's entry.
+    # room's messages and any message about them (a match, a check-in) are deleted (a gap in seq is fine for
+    # clients); a round's screen and staff messages keep the other groups and lose only the erased person.
     rows = session.scalars(select(EventLog).where(EventLog.event_id == attendee.event_id))
     for row in rows:
-        if row.room == f"attendee:{attendee.id}":
-            row.payload = {"erased": True}
+        if row.room == f"attendee:{attendee.id}" or (row.type != "round" and _mentions(row.payload, attendee.id)):
+            session.delete(row)
         elif _mentions(row.payload, attendee.id):
-            row.payload = _without(row.payload, attendee.id) if row.type == "round" else {"erased": True}
+            row.payload = _without(row.payload, attendee.id)
 
 
 def _scrub_idempotent_answers(session: Session, attendee: Attendee) -> None:
@@ -173,7 +176,8 @@ def erase_attendee(session: Session, attendee: Attendee) -> None:
     attendee.consent_share = []
     attendee.personal_token_hash = None
     attendee.cards[:] = []
-    session.add(RevokedBadgeToken(token=attendee.badge_token, attendee_id=attendee.id))
+    # Their badges stop working and are forgotten: scanning one finds nobody (not even "replaced").
+    session.execute(delete(RevokedBadgeToken).where(RevokedBadgeToken.attendee_id == attendee.id))
     attendee.badge_token = new_token()
     for contact in session.scalars(select(Contact).where((Contact.from_id == attendee.id)
                                                          | (Contact.to_id == attendee.id))):

@@ -38,7 +38,7 @@ def _recent(session, event_id: int, type_: str) -> list[dict]:
     rows = session.scalars(select(EventLog).where(EventLog.event_id == event_id, EventLog.room == "staff",
                                                   EventLog.type == type_)
                            .order_by(EventLog.seq.desc()).limit(RECENT)).all()
-    return [{**r.payload, "seq": r.seq} for r in rows]
+    return [{**r.payload, "seq": r.seq} for r in rows if not r.payload.get("erased")]  # (scrubbed by old versions)
 
 
 def queue_length() -> int | None:

@@ -32,6 +32,17 @@ def api(app, client, event_people):
         def send(self, method, url, json=None, **kw):
             return client.open(url, method=method, json=json, headers={**self.headers, **kw.pop("headers", {})}, **kw)
 
+        def choose(self, name: str) -> dict:
+            """Look `name` up and choose the first result, as a kiosk does: the person and the grant to serve them."""
+            found = self.get(f"{BASE}/attendees/lookup", query_string={"q": name}).get_json()["results"]
+            chosen = self.send("POST", f"{BASE}/attendees/select", {"choice": found[0]["choice"]})
+            assert chosen.status_code == 200, chosen.get_json()
+            return chosen.get_json()
+
+        def serving(self, grant: str) -> dict:
+            """Headers to act for the person a grant names."""
+            return {"X-Kiosk-Grant": grant}
+
     return Api()
 
 
@@ -59,7 +70,8 @@ def test_calls_without_credentials_are_refused(client, event_people):
 
 def test_lookup_returns_only_enough_to_choose(api, event_people):
     body = api.get(f"{BASE}/attendees/lookup?q=ben").get_json()
-    assert body == {"results": [{"id": event_people["ben"], "first_name": "Ben", "last_initial": "O.",
+    choice = body["results"][0]["choice"]  # a kiosk gets a choice token, never an id
+    assert body == {"results": [{"choice": choice, "first_name": "Ben", "last_initial": "O.",
                                  "company": "Fjord Design", "checked_in": False}]}
     short = api.get(f"{BASE}/attendees/lookup?q=b")
     assert short.status_code == 422 and short.get_json()["details"] == {"q": "at least 2 characters"}
@@ -89,43 +101,97 @@ def test_walkin_cards_and_checkin_through_the_api(app, api, event_people):
     created = api.send("POST", f"{BASE}/attendees", {"first_name": "陽菜", "last_name": "鈴木",
                                                      "email": "hina@example.jp", "company": "Kyoto University"})
     assert created.status_code == 201
-    person = created.get_json()["attendee"]
+    person, grant = created.get_json()["attendee"], created.get_json()["grant"]
     assert person["first_name"] == "陽菜" and "email" not in person  # devices never read contact details back
-    pid = person["id"]
+    pid, serving = person["id"], api.serving(grant)
     cards = api.send("PUT", f"{BASE}/attendees/{pid}/cards",
                      {"offers": [{"text": "Landing page design", "tags": ["Design"]}],
-                      "needs": [{"text": "Feedback on our seed term sheet", "tags": ["Funding"]}]})
+                      "needs": [{"text": "Feedback on our seed term sheet", "tags": ["Funding"]}]}, headers=serving)
     assert cards.status_code == 200 and cards.get_json()["attendee"]["offers"][0]["tags"] == ["Design"]
-    bad_tag = api.send("PUT", f"{BASE}/attendees/{pid}/cards", {"offers": [{"text": "x", "tags": ["Nope"]}]})
+    bad_tag = api.send("PUT", f"{BASE}/attendees/{pid}/cards", {"offers": [{"text": "x", "tags": ["Nope"]}]},
+                       headers=serving)
     assert bad_tag.status_code == 422
-    done = api.send("POST", f"{BASE}/attendees/{pid}/checkin", {"consent_screen": True, "consent_share": ["email"]})
+    done = api.send("POST", f"{BASE}/attendees/{pid}/checkin", {"consent_screen": True, "consent_share": ["email"]},
+                    headers=serving)
     assert done.status_code == 200
     body = done.get_json()
     assert body["checked_in"] and re.fullmatch(r"https://give\.example\.org/m/[A-Z2-9]{26}", body["personal_url"])
     assert body["badge_url"].startswith("https://give.example.org/b/")
-    again = api.send("POST", f"{BASE}/attendees/{pid}/checkin", {})
+    again = api.send("POST", f"{BASE}/attendees/{pid}/checkin", {}, headers=serving)
     assert again.status_code == 409 and again.get_json()["code"] == "already_checked_in"
     assert "personal_token" not in again.get_json()
 
 
 def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(app, api, event_people):
     url = f"{BASE}/attendees/{event_people['ana']}/checkin"
-    first = api.send("POST", url, {}, headers={"Idempotency-Key": "kiosk-1-req-42"})
-    retry = api.send("POST", url, {}, headers={"Idempotency-Key": "kiosk-1-req-42"})
+    serving = api.serving(api.choose("Ana García")["grant"])
+    first = api.send("POST", url, {}, headers={"Idempotency-Key": "kiosk-1-req-42", **serving})
+    retry = api.send("POST", url, {}, headers={"Idempotency-Key": "kiosk-1-req-42", **serving})
     assert first.status_code == retry.status_code == 200
     assert first.get_json() == retry.get_json() and first.get_json()["personal_token"]
-    other = api.send("POST", url, {}, headers={"Idempotency-Key": "kiosk-1-req-43"})
+    other = api.send("POST", url, {}, headers={"Idempotency-Key": "kiosk-1-req-43", **serving})
     assert other.status_code == 409
     with app.app_context():
         assert db.session.get(Attendee, event_people["ana"]).checked_in_at is not None
 
 
+def test_stored_answers_hold_no_personal_token_or_key_in_the_clear(app, api, event_people):
+    """The replayable answer keeps the token sealed under the client's key, of which only a hash is stored."""
+    from kiosk.models import IdempotentResponse
+    url = f"{BASE}/attendees/{event_people['ana']}/checkin"
+    serving = api.serving(api.choose("Ana García")["grant"])
+    first = api.send("POST", url, {}, headers={"Idempotency-Key": "kiosk-7-req-1", **serving}).get_json()
+    with app.app_context():
+        row = db.session.scalar(select(IdempotentResponse))
+        stored = repr((row.scope, row.key, row.body))
+    assert first["personal_token"] not in stored and "kiosk-7-req-1" not in stored
+    assert "personal_url" not in row.body and "personal_token" not in row.body
+    replay = api.send("POST", url, {}, headers={"Idempotency-Key": "kiosk-7-req-1", **serving}).get_json()
+    assert replay == first  # the retry still gets the token: the key it sends opens the seal
+
+
+def test_a_kiosk_reaches_only_the_person_it_serves(app, api, event_people):
+    """Regression (security review): a kiosk token read anyone's details by counting ids, and could patch anyone."""
+    ana = event_people["ana"]
+    refused = api.get(f"{BASE}/attendees/{ana}")
+    assert refused.status_code == 403 and refused.get_json()["code"] == "no_grant"
+    ben = api.choose("Ben Okafor")
+    assert ben["attendee"]["first_name"] == "Ben" and "email" not in ben["attendee"]
+    for method, path, body in (("GET", "", None), ("GET", "/matches", None), ("GET", "/badge", None),
+                               ("PATCH", "", {"consent_share": ["email", "phone"]}), ("POST", "/checkin", {})):
+        other = api.send(method, f"{BASE}/attendees/{ana}{path}", body, headers=api.serving(ben["grant"]))
+        assert other.status_code == 403 and other.get_json()["code"] == "not_your_attendee", (method, path)
+    forged = api.get(f"{BASE}/attendees/{ana}", headers=api.serving(ben["grant"][:-2] + "xx"))
+    assert forged.status_code == 403
+    mine = api.get(f"{BASE}/attendees/{event_people['ben']}", headers=api.serving(ben["grant"]))
+    assert mine.status_code == 200 and mine.get_json()["attendee"]["first_name"] == "Ben"
+    with app.app_context():
+        assert db.session.get(Attendee, ana).consent_share == []
+
+
+def test_a_kiosk_changes_nothing_of_someone_checked_in_without_a_scan(app, api, event_people):
+    ben = event_people["ben"]
+    by_name = api.serving(api.choose("Ben Okafor")["grant"])
+    assert api.send("POST", f"{BASE}/attendees/{ben}/checkin", {}, headers=by_name).status_code == 200
+    again = api.serving(api.choose("Ben Okafor")["grant"])  # someone typing his name later
+    refused = api.send("PATCH", f"{BASE}/attendees/{ben}", {"first_name": "Mallory"}, headers=again)
+    assert refused.status_code == 403 and refused.get_json()["code"] == "proof_needed"
+    scanned = api.send("POST", f"{BASE}/attendees/lookup-ticket", {"code": "T-101"}).get_json()
+    fixed = api.send("PATCH", f"{BASE}/attendees/{ben}", {"company": "Fjord Studio"},
+                     headers=api.serving(scanned["grant"]))
+    assert fixed.status_code == 200 and fixed.get_json()["attendee"]["company"] == "Fjord Studio"
+    with app.app_context():
+        assert db.session.get(Attendee, ben).first_name == "Ben"
+
+
 def test_matches_arrive_after_check_in(app, api, event_people):
+    grants = {who: api.serving(api.choose(name)["grant"]) for who, name in (("ben", "Ben Okafor"), ("ana", "Ana G"))}
     for who in ("ben", "ana"):
-        assert api.send("POST", f"{BASE}/attendees/{event_people[who]}/checkin", {}).status_code == 200
+        assert api.send("POST", f"{BASE}/attendees/{event_people[who]}/checkin", {},
+                        headers=grants[who]).status_code == 200
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        found = api.get(f"{BASE}/attendees/{event_people['ana']}/matches").get_json()["matches"]
+        found = api.get(f"{BASE}/attendees/{event_people['ana']}/matches", headers=grants["ana"]).get_json()["matches"]
         if found:
             break
         time.sleep(0.05)
@@ -162,6 +228,20 @@ def test_organizer_session_writes_need_the_csrf_header(app, client, auth, event_
     assert accepted.status_code == 200 and accepted.get_json()["attendee"]["email"] == "ana.new@example.org"
 
 
+def test_a_failed_bearer_beside_an_organizer_cookie_still_needs_csrf(app, client, auth, event_people):
+    """Regression: any `Authorization: Bearer` header skipped CSRF, even when the bearer failed and the cookie
+    authenticated (so another site could add a junk bearer to a cross-site write)."""
+    auth.login()
+    url = f"{BASE}/attendees/{event_people['ana']}"
+    junk = {"Authorization": "Bearer " + "A" * 32}
+    refused = client.patch(url, json={"company": "Evil Co"}, headers=junk)
+    assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+    accepted = client.patch(url, json={"company": "Good Co"}, headers={**junk, "X-CSRFToken": auth.csrf})
+    assert accepted.status_code == 200
+    with app.app_context():
+        assert db.session.get(Attendee, event_people["ana"]).company == "Good Co"
+
+
 def test_a_kiosk_browser_cookie_also_needs_csrf_for_writes(app, client, event_people):
     pair_kiosk(app, client, event_people["event_id"])
     response = client.post(f"{BASE}/attendees", json={"first_name": "Cookie"})
@@ -169,19 +249,22 @@ def test_a_kiosk_browser_cookie_also_needs_csrf_for_writes(app, client, event_pe
 
 
 def test_unknown_fields_are_refused(api, event_people):
-    response = api.send("PATCH", f"{BASE}/attendees/{event_people['ana']}", {"checked_in_at": "2020-01-01"})
+    response = api.send("PATCH", f"{BASE}/attendees/{event_people['ana']}", {"checked_in_at": "2020-01-01"},
+                        headers=api.serving(api.choose("Ana García")["grant"]))
     assert response.status_code == 422 and "checked_in_at" in response.get_json()["message"]
 
 
 def test_stored_first_answers_expire_after_a_day(app, api, event_people):
     from datetime import timedelta
     from kiosk.models import IdempotentResponse, utcnow
+    from kiosk.tokens import hash_token
     url = f"{BASE}/attendees/{event_people['ana']}/checkin"
-    assert api.send("POST", url, {}, headers={"Idempotency-Key": "old-key"}).status_code == 200
+    ana, ben = (api.serving(api.choose(name)["grant"]) for name in ("Ana García", "Ben Okafor"))
+    assert api.send("POST", url, {}, headers={"Idempotency-Key": "old-key", **ana}).status_code == 200
     with app.app_context():
         row = db.session.scalar(select(IdempotentResponse))
         row.created_at = utcnow() - timedelta(hours=25)
         db.session.commit()
-    api.send("POST", f"{BASE}/attendees/{event_people['ben']}/checkin", {}, headers={"Idempotency-Key": "new-key"})
+    api.send("POST", f"{BASE}/attendees/{event_people['ben']}/checkin", {}, headers={"Idempotency-Key": "new-key", **ben})
     with app.app_context():
-        assert [r.key for r in db.session.scalars(select(IdempotentResponse))] == ["new-key"]
+        assert [r.key for r in db.session.scalars(select(IdempotentResponse))] == [hash_token("new-key")]

@@ -122,7 +122,7 @@ def test_a_dropped_and_restored_connection_misses_nothing(rt_server, rt_event, f
     assert len(client.raw) >= len(published)  # duplicates may arrive; delivery drops them
 
 
-def test_staff_join_with_an_organizer_session_or_a_kiosk_token(rt_server, rt_event, feeds):
+def test_staff_join_needs_an_organizer_session_and_a_kiosk_is_refused(rt_server, rt_event, feeds):
     http = requests.Session()
     login_page = http.get(rt_server.url + "/login")
     http.post(rt_server.url + "/login", data={"email": ORGANIZER_EMAIL, "password": ORGANIZER_PASSWORD,
@@ -131,12 +131,15 @@ def test_staff_join_with_an_organizer_session_or_a_kiosk_token(rt_server, rt_eve
     # Same browser, same User-Agent: Flask-Login's strong session protection checks it on the handshake too.
     staff = feeds(headers={"Cookie": cookie, "User-Agent": http.headers["User-Agent"]})
     assert staff.join("staff", rt_event["slug"])["rooms"] == ["staff"]
+    # A kiosk has no business in the staff room: it replays every check-in and matches of people who refused
+    # the screen (security review, finding 3).
     kiosk = feeds()
-    assert kiosk.join("staff", rt_event["slug"], token=rt_event["kiosk_token"])["ok"]
+    refused = kiosk.join("staff", rt_event["slug"], token=rt_event["kiosk_token"])
+    assert refused["ok"] is False and refused["code"] == "not_staff"
     check_in(rt_server.app, rt_event["event_id"], rt_event["ana"])
-    for client in (staff, kiosk):
-        _, message = client.wait_for(lambda t, p: t == "checkin")
-        assert message["first_name"] == "Ana" and message["present"] == 1
+    _, message = staff.wait_for(lambda t, p: t == "checkin")
+    assert message["first_name"] == "Ana" and message["present"] == 1
+    assert kiosk.wait_for(lambda t, p: t == "checkin", timeout=1) is None
     assert staff.join("screen", rt_event["slug"])["code"] == "not_paired"  # an organizer is not a screen
 
 
@@ -191,3 +194,58 @@ def test_an_event_loaded_in_the_session_sees_the_seqs_it_published(rt_server, rt
         publish(s, event_id, "match", "screen", {"i": 1})
         s.commit()
         assert event.last_seq == first + 1 and not s.dirty
+
+
+def test_a_new_phone_code_ends_the_old_phone_session_and_its_socket(rt_server, rt_event, feeds):
+    """Findings 1 and 6: a reissued personal token signs out every phone opened with the old one, pages and
+    sockets alike."""
+    from kiosk.attendees.service import issue_personal_token
+    from kiosk.db import db
+    from kiosk.models import Attendee
+    from kiosk.realtime.sockets import revalidate
+    app = rt_server.app
+    token = check_in(app, rt_event["event_id"], rt_event["ana"])
+    http = requests.Session()
+    http.get(f"{rt_server.url}/m/{token}")
+    assert http.get(f"{rt_server.url}/me").status_code == 200
+    phone = feeds(headers={"Cookie": f"session={http.cookies['session']}"})
+    assert phone.join("attendee", rt_event["slug"])["ok"]
+    by_token = feeds()
+    assert by_token.join("attendee", rt_event["slug"], token=token)["ok"]
+    with app.app_context():
+        issue_personal_token(db.session.get(Attendee, rt_event["ana"]))
+        db.session.commit()
+    assert http.get(f"{rt_server.url}/me").status_code == 401  # the page: signed out
+    assert revalidate(app) == 2  # the sockets: disconnected (the periodic re-check does this within 10 s)
+    for client in (phone, by_token):
+        error = client.wait_error()
+        assert error is not None and error["code"] == "session_ended"
+    again = feeds(headers={"Cookie": f"session={http.cookies['session']}"})
+    assert again.join("attendee", rt_event["slug"])["code"] == "not_attendee"
+
+
+def test_unpairing_a_screen_disconnects_its_socket(rt_server, rt_event, feeds):
+    from kiosk.db import db
+    from kiosk.devices.service import revoke
+    from kiosk.models import Device, DeviceKind
+    from kiosk.realtime.sockets import revalidate
+    from sqlalchemy import select
+    app = rt_server.app
+    screen = feeds()
+    assert screen.join("screen", rt_event["slug"], token=rt_event["screen_token"])["ok"]
+    assert revalidate(app) == 0  # still paired: nothing happens
+    with app.app_context():
+        revoke(db.session.scalars(select(Device).where(Device.kind == DeviceKind.screen)).one())
+        db.session.commit()
+    assert revalidate(app) == 1
+    assert screen.wait_error()["code"] == "session_ended"
+    assert feeds().join("screen", rt_event["slug"], token=rt_event["screen_token"])["code"] == "not_paired"
+
+
+def test_joins_are_throttled_per_connection(rt_server, rt_event, feeds):
+    from kiosk.realtime.sockets import MAX_JOINS_PER_MINUTE
+    client = feeds()
+    answers = [client.join("screen", rt_event["slug"], token=rt_event["screen_token"])
+               for _ in range(MAX_JOINS_PER_MINUTE + 1)]
+    assert all(a["ok"] for a in answers[:-1])
+    assert answers[-1]["ok"] is False and answers[-1]["code"] == "too_many_joins"
