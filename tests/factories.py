@@ -114,3 +114,26 @@ def choose_at_kiosk(client, name: str, csrf: str, base: str = "", **post_options
     assert body["results"], f"the kiosk lookup found nobody for {name!r}"
     return client.post(f"{base}/kiosk/select", data={"choice": body["results"][0]["choice"], "csrf_token": csrf},
                        **post_options)
+
+
+def kiosk_grant(app, device_id: int, attendee_id: int, proof: bool = False) -> str:
+    """The X-Kiosk-Grant a kiosk would hold after choosing this person from its lookup (for tests of what comes
+    after the choice: the check-in itself, concurrency, crashes)."""
+    from types import SimpleNamespace
+
+    from kiosk.checkin.service import serving_grant
+    with app.app_context():
+        return serving_grant(SimpleNamespace(id=device_id), SimpleNamespace(id=attendee_id), proof=proof)
+
+
+def api_grant(base_url: str, slug: str, kiosk_token: str, name: str) -> str:
+    """A kiosk's grant to serve `name`, the API way: look the name up, choose the first result."""
+    import requests
+    headers = {"Authorization": f"Bearer {kiosk_token}"}
+    found = requests.get(f"{base_url}/api/events/{slug}/attendees/lookup", params={"q": name}, headers=headers,
+                         timeout=30).json()["results"]
+    assert found, f"the API lookup found nobody for {name!r}"
+    chosen = requests.post(f"{base_url}/api/events/{slug}/attendees/select", json={"choice": found[0]["choice"]},
+                           headers=headers, timeout=30)
+    assert chosen.status_code == 200, chosen.text
+    return chosen.json()["grant"]

@@ -15,7 +15,7 @@ from kiosk.db import db
 from kiosk.devices.service import create_device, pair
 from kiosk.concurrency import requested_async_mode, resolve_async_mode
 from tests.conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD, build_app, csrf_from
-from tests.factories import make_ana_and_ben, make_event
+from tests.factories import api_grant, make_ana_and_ben, make_event
 from tests.livesrv import ServerProcess
 from tests.realparts import need
 from tests.realtime.conftest import FeedClient, check_in
@@ -67,8 +67,10 @@ def test_serve_carries_a_check_in_to_the_screen_and_the_phone(tmp_path, mode):
         clients += [screen, phone]
         assert screen.join("screen", ids["slug"], token=screen_token)["ok"]
         assert phone.join("attendee", ids["slug"], token=ben_token)["ok"]
+        kiosk = {"Authorization": f"Bearer {kiosk_token}",
+                 "X-Kiosk-Grant": api_grant(server.url, ids["slug"], kiosk_token, "Ana García")}
         answer = requests.post(f"{server.url}/api/events/{ids['slug']}/attendees/{ids['ana']}/checkin",
-                               headers={"Authorization": f"Bearer {kiosk_token}"}, json={}, timeout=30)
+                               headers=kiosk, json={}, timeout=30)
         assert answer.status_code == 200, answer.text
         got = screen.wait_for(lambda t, p: t == "match", timeout=60)
         assert got, server.output()[-3000:]
@@ -77,7 +79,7 @@ def test_serve_carries_a_check_in_to_the_screen_and_the_phone(tmp_path, mode):
         assert mine and mine[1]["other"]["first_name"] == "Ana"
         # The same person again: one check-in only, and a clear answer to the second kiosk.
         again = requests.post(f"{server.url}/api/events/{ids['slug']}/attendees/{ids['ana']}/checkin",
-                              headers={"Authorization": f"Bearer {kiosk_token}"}, json={}, timeout=30)
+                              headers=kiosk, json={}, timeout=30)
         assert again.status_code == 409 and again.json()["code"] == "already_checked_in"
         # A round from the organizer's dashboard: paired off the event loop on gevent, stored and announced. (Ana
         # and Ben have met already, so nobody is paired: who meets whom is test_flow's subject.)

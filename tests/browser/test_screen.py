@@ -8,8 +8,10 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from kiosk.db import db
 from kiosk.matching.loop import shared_encoder
-from tests.factories import make_attendee, make_event
+from kiosk.models import Attendee
+from tests.factories import api_grant, make_attendee, make_event
 
 pytestmark = pytest.mark.browser
 
@@ -52,9 +54,13 @@ def screen_event(live_server) -> dict:
 
 
 def api_check_in(live_server, ids, attendee_id: int) -> dict:
+    """Check someone in as an API kiosk does: look their name up, choose them, check in with the grant."""
+    with live_server.app.app_context():
+        name = db.session.get(Attendee, attendee_id).full_name
+    grant = api_grant(live_server.url, ids["slug"], ids["kiosk"], name)
     response = requests.post(f"{live_server.url}/api/events/{ids['slug']}/attendees/{attendee_id}/checkin",
-                             json={"consent_screen": True}, headers={"Authorization": f"Bearer {ids['kiosk']}"},
-                             timeout=10)
+                             json={"consent_screen": True},
+                             headers={"Authorization": f"Bearer {ids['kiosk']}", "X-Kiosk-Grant": grant}, timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
 

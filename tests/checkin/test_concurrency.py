@@ -20,7 +20,7 @@ from kiosk.devices.service import create_device, pair
 from kiosk.models import Attendee, Event, EventLog, IdempotentResponse
 from kiosk.tokens import hash_token
 from tests.conftest import build_app
-from tests.factories import make_attendee, make_event
+from tests.factories import kiosk_grant, make_attendee, make_event
 from tests.livesrv import LiveServer, ServerProcess
 
 #: Long enough for a request stuck behind SQLite's 15 s busy timeout to come back with its answer.
@@ -36,9 +36,15 @@ class Venue:
     event_id: int
     attendee_ids: list[int]
     kiosks: dict[str, int] = field(default_factory=dict)
+    #: The server's app (for signing what its kiosks hold after choosing someone).
+    app: object = None
 
     def checkin_url(self, attendee_id: int) -> str:
         return f"{self.url}/api/events/{self.slug}/attendees/{attendee_id}/checkin"
+
+    def grant(self, token: str, attendee_id: int) -> str:
+        """What kiosk `token` holds once it chose this person from its lookup (the API's X-Kiosk-Grant)."""
+        return kiosk_grant(self.app, self.kiosks[token], attendee_id)
 
 
 def seed(app, attendees: int, kiosks: int) -> tuple[int, str, list[int], dict[str, int]]:
@@ -63,8 +69,9 @@ def kiosk_session(token: str) -> requests.Session:
     return http
 
 
-def post_checkin(http: requests.Session, url: str, key: str | None = None) -> tuple[int, dict]:
-    headers = {"Idempotency-Key": key} if key else {}
+def post_checkin(http: requests.Session, url: str, key: str | None = None, grant: str | None = None
+                 ) -> tuple[int, dict]:
+    headers = {**({"Idempotency-Key": key} if key else {}), **({"X-Kiosk-Grant": grant} if grant else {})}
     response = http.post(url, headers=headers, timeout=HTTP_TIMEOUT)
     return response.status_code, response.json() if response.content else {}
 
@@ -97,7 +104,7 @@ def live_app(request, tmp_path):
 
 def venue(app, attendees: int, kiosks: int) -> Venue:
     event_id, slug, ids, tokens = seed(app, attendees, kiosks)
-    return Venue(app.config["LIVE_URL"], slug, event_id, ids, tokens)
+    return Venue(app.config["LIVE_URL"], slug, event_id, ids, tokens, app)
 
 
 def checkin_log(app, event_id: int) -> list[dict]:
@@ -110,8 +117,10 @@ def checkin_log(app, event_id: int) -> list[dict]:
 def test_twenty_kiosks_checking_in_one_person_give_one_checkin(live_app):
     place = venue(live_app, attendees=1, kiosks=20)
     person = place.attendee_ids[0]
-    sessions = [kiosk_session(token) for token in place.kiosks]
-    answers = run_together([lambda http=http: post_checkin(http, place.checkin_url(person)) for http in sessions])
+    sessions = {token: kiosk_session(token) for token in place.kiosks}
+    answers = run_together([lambda http=http, t=t: post_checkin(http, place.checkin_url(person),
+                                                                 grant=place.grant(t, person))
+                            for t, http in sessions.items()])
 
     statuses = sorted(status for status, _ in answers)
     assert statuses == [200] + [409] * 19, statuses
@@ -141,7 +150,8 @@ def test_ten_kiosks_checking_in_two_hundred_people_each_lose_and_double_nothing(
 
     def kiosk_work(token: str) -> list[tuple[int, int, dict]]:
         http = kiosk_session(token)
-        return [(aid, *post_checkin(http, place.checkin_url(aid))) for aid in queues[token]]
+        return [(aid, *post_checkin(http, place.checkin_url(aid), grant=place.grant(token, aid)))
+                for aid in queues[token]]
 
     results = run_together([lambda token=token: kiosk_work(token) for token in kiosks])
 
@@ -172,13 +182,14 @@ def test_a_retry_storm_with_one_idempotency_key_gets_one_answer_and_one_checkin(
     for n, person in enumerate(place.attendee_ids):
         key = f"retry-{n}-{person}"
         sessions = [kiosk_session(token) for _ in range(5)]
-        answers = run_together([lambda http=http: post_checkin(http, place.checkin_url(person), key)
+        grant = place.grant(token, person)
+        answers = run_together([lambda http=http: post_checkin(http, place.checkin_url(person), key, grant)
                                 for http in sessions])
         assert [status for status, _ in answers] == [200] * 5, answers
         assert all(body == answers[0][1] for _, body in answers), answers
         assert answers[0][1]["checked_in"] is True and answers[0][1]["personal_token"]
         # A new key is a new request: now the person is already checked in.
-        status, body = post_checkin(sessions[0], place.checkin_url(person), key + "-later")
+        status, body = post_checkin(sessions[0], place.checkin_url(person), key + "-later", grant)
         assert status == 409 and body["code"] == "already_checked_in"
 
     logged = sorted(p["attendee_id"] for p in checkin_log(live_app, place.event_id))
@@ -200,9 +211,10 @@ def test_every_acknowledged_checkin_survives_kill_9_on_sqlite(tmp_path):
     app.extensions["givetake.db"].dispose()
 
     kill_after = 200
-    env = {"GIVETAKE_INSTANCE_PATH": str(instance), "GIVETAKE_MATCHER": "off", "GIVETAKE_DATABASE_URL": ""}
+    env = {"GIVETAKE_INSTANCE_PATH": str(instance), "GIVETAKE_MATCHER": "off", "GIVETAKE_DATABASE_URL": "",
+           "GIVETAKE_SECRET_KEY": app.secret_key}  # the server signs and checks grants with the same key
     server = ServerProcess(env).start()
-    place = Venue(server.url, slug, event_id, ids, tokens)
+    place = Venue(server.url, slug, event_id, ids, tokens, app)
     acknowledged: list[int] = []
     unexpected: list[tuple[int, int]] = []
     enough = threading.Event()
@@ -212,7 +224,7 @@ def test_every_acknowledged_checkin_survives_kill_9_on_sqlite(tmp_path):
         http = kiosk_session(token)
         for aid in ids[k::len(tokens)]:
             try:
-                status, _ = post_checkin(http, place.checkin_url(aid))
+                status, _ = post_checkin(http, place.checkin_url(aid), grant=place.grant(token, aid))
             except requests.RequestException:
                 return  # the server is gone; what it acknowledged before is what counts
             with lock:

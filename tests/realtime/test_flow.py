@@ -136,8 +136,6 @@ def test_rounds_pair_everyone_present_with_meeting_points_and_never_repeat(rt_se
         db.session.commit()
     tokens = {k: check_in(app, ev["event_id"], ev[k]) for k in ("ana", "ben", "chloe", "dev", "eve")}
     drain(app)
-    staff = feeds()
-    staff.join("staff", ev["slug"], token=ev["kiosk_token"])
     phone = feeds()
     phone.join("attendee", ev["slug"], token=tokens["chloe"])
     screen = feeds()
@@ -146,6 +144,9 @@ def test_rounds_pair_everyone_present_with_meeting_points_and_never_repeat(rt_se
     login = http.get(rt_server.url + "/login")
     http.post(rt_server.url + "/login", data={"email": ORGANIZER_EMAIL, "password": ORGANIZER_PASSWORD,
                                               "csrf_token": csrf_from(login.text)})
+    staff = feeds(headers={"Cookie": "; ".join(f"{k}={v}" for k, v in http.cookies.items()),
+                           "User-Agent": http.headers["User-Agent"]})  # the organizer's dashboard socket
+    assert staff.join("staff", ev["slug"])["ok"]
     dashboard = http.get(f"{rt_server.url}/admin/events/{ev['slug']}/live")
     assert dashboard.status_code == 200 and "Start a round now (12 min)" in dashboard.text
     seen_pairs: set[tuple[int, int]] = set()
