@@ -486,8 +486,8 @@ class _People:
                 self.by_email.setdefault(a.email.lower(), []).append(a)
 
 
-def _match(row: ParsedRow, people: _People, rows_per_email: Counter, claimed: dict[int, int],
-           column: Callable[[str], str]) -> tuple[Attendee | None, dict | None]:
+def _match(row: ParsedRow, people: _People, rows_per_email: Counter, file_secrets: set[str],
+           claimed: dict[int, int], column: Callable[[str], str]) -> tuple[Attendee | None, dict | None]:
     """Who an imported row is (None: someone new), or the problem that makes it ambiguous."""
     by_secret = people.by_secret.get(row.secret) if row.secret else None
     by_ref = people.by_ref.get(row.ticket_ref) if row.ticket_ref else None
@@ -499,12 +499,20 @@ def _match(row: ParsedRow, people: _People, rows_per_email: Counter, claimed: di
     if found is not None:
         if found.id in claimed:
             return None, {"row": row.line, "column": column("ticket_ref" if by_ref else "ticket_secret"),
-                          "message": f"this ticket belongs to {found.full_name}, who row {claimed[found.id]} "
-                                     f"already is"}
+                          "message": f"this ticket belongs to {found.full_name}, already matched by row "
+                                     f"{claimed[found.id]}"}
         return found, None
     if not row.email:
         return None, None
     candidates = [a for a in people.by_email.get(row.email, []) if a.id not in claimed]
+    name = fold_for_search(" ".join(p for p in (row.fields.get("first_name"), row.fields.get("last_name")) if p))
+    if row.secret and not row.ticket_ref:
+        # pretix reissued this ticket (a check-in list has no position id to show it): the old secret is gone from
+        # the export, and the person with it, their name and email is the one holding the new one.
+        reissued = [a for a in candidates
+                    if a.ticket_secret and a.ticket_secret not in file_secrets and a.search_name == name]
+        if len(reissued) == 1:
+            return reissued[0], None
     if row.has_ticket:
         # Someone with another ticket is another person, however alike the email: one buyer, several tickets.
         candidates = [a for a in candidates if not a.ticket_ref and not a.ticket_secret]
@@ -513,12 +521,15 @@ def _match(row: ParsedRow, people: _People, rows_per_email: Counter, claimed: di
     if len(candidates) == 1 and rows_per_email[row.email] == 1:
         return candidates[0], None
     # The email is shared (several people have it here or in the file): it is the person only with their name.
-    name = fold_for_search(" ".join(p for p in (row.fields.get("first_name"), row.fields.get("last_name")) if p))
     named = [a for a in candidates if a.search_name == name]
     if len(named) == 1:
         return named[0], None
     if row.has_ticket and not named:
         return None, None  # one more ticket on a shared email: someone new
+    if row.has_ticket:
+        return None, {"row": row.line, "column": column("email"),
+                      "message": f"{len(named)} attendees without a ticket have this name and {row.email}; "
+                                 f"erase the duplicate first"}
     return None, {"row": row.line, "column": column("email"),
                   "message": f"{row.email} belongs to {len(candidates)} attendees "
                              f"({', '.join(a.full_name for a in candidates[:3])}); add a ticket reference column "
@@ -535,11 +546,12 @@ def import_attendees(session: Session, event: Event, data: bytes, fmt_name: str 
     # Who each row is, decided for the whole file before anything is written (so a problem writes nothing).
     people = _People(session, event)
     rows_per_email = Counter(row.email for row in rows if row.email)
+    file_secrets = {row.secret for row in rows if row.secret}
     claimed: dict[int, int] = {}
     plan: list[Attendee | None] = []
     problems: list[dict] = []
     for row in rows:
-        attendee, problem = _match(row, people, rows_per_email, claimed, parsed.column)
+        attendee, problem = _match(row, people, rows_per_email, file_secrets, claimed, parsed.column)
         if problem:
             problems.append(problem)
         elif attendee is not None:
