@@ -90,9 +90,10 @@ def create_demo_event(session: Session, *, attendees: int = 300, checked_in_shar
             session, event, source="import", first_name=first, last_name=last, email=_email_for(first, last, i),
             company=rng.choice(data.COMPANIES), title=rng.choice(data.TITLES),
             pronouns=rng.choice(["", "", "", "she/her", "he/him", "they/them"]),
-            ticket_ref=f"DEMO-{i:04d}", ticket_type=rng.choice(data.TICKET_TYPES),
-            consent_screen=rng.random() < 0.85,
-            consent_share=[f for f in ("email", "company", "title") if rng.random() < 0.8])
+            ticket_ref=f"DEMO-{i:04d}", ticket_type=rng.choice(data.TICKET_TYPES))
+        # What this person would choose at the kiosk (drawn now, so the same seed gives the same people).
+        would_show = rng.random() < 0.85
+        would_share = [f for f in ("email", "company", "title") if rng.random() < 0.8]
         offers = rng.sample(home["offers"], k=min(len(home["offers"]), rng.choice([1, 2, 2, 3])))
         if rng.random() < 0.3:
             offers.append(rng.choice(other["offers"]))
@@ -101,6 +102,9 @@ def create_demo_event(session: Session, *, attendees: int = 300, checked_in_shar
         set_cards(session, attendee, CardKind.need, [{"text": t, "tags": tags} for t, tags in dict(needs).items()])
         if rng.random() < checked_in_share:
             attendee.checked_in_at = now - timedelta(minutes=rng.randint(1, 55))
+            # Consent is never pre-ticked: an imported person shares nothing until they choose at the kiosk. Only
+            # those the demo checks in have been there, so only they may have chosen to share.
+            attendee.consent_screen, attendee.consent_share = would_show, would_share
         if progress:
             progress(1)
     session.flush()

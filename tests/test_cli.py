@@ -55,6 +55,9 @@ def test_demo_creates_a_realistic_event_on_an_empty_database(demo_instance):
         assert len(people) == 300
         checked_in = sum(1 for p in people if p.checked_in_at)
         assert 60 <= checked_in <= 180
+        # Nobody's consent is pre-ticked: only those who checked in (and so chose at the kiosk) share anything.
+        assert all(not p.consent_screen and p.consent_share == [] for p in people if not p.checked_in_at)
+        assert any(p.consent_screen for p in people if p.checked_in_at)
         scripts = {unicodedata.name(p.first_name[0]).split()[0] for p in people}
         assert {"LATIN", "CJK", "HANGUL", "CYRILLIC", "GREEK", "ARABIC", "HEBREW"} <= scripts
         assert any(any(ord(ch) > 0x1F000 for ch in p.full_name) for p in people)  # emoji

@@ -73,6 +73,19 @@ def test_ticket_ref_is_unique_per_event_but_not_across_events(any_app):
             s.commit()
 
 
+def test_ticket_secret_is_unique_per_event_when_set(any_app):
+    with any_app.app_context():
+        s = db.session
+        e1, e2 = make_event(s), make_event(s)
+        a, b = make_attendee(s, e1), make_attendee(s, e1)  # no secret: any number of them
+        c = make_attendee(s, e2)
+        a.ticket_secret = c.ticket_secret = "q9k7x2vavnwaut9d7857kq8899fscqmh"
+        s.commit()
+        b.ticket_secret = a.ticket_secret
+        with pytest.raises(IntegrityError):
+            s.commit()
+
+
 def test_event_log_seq_is_unique_per_event(any_app):
     with any_app.app_context():
         s = db.session

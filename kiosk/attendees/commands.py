@@ -14,7 +14,7 @@ from ..db import db
 from ..errors import DomainError
 from ..events.service import get_event
 from .csv_export import export_csv
-from .csv_import import import_attendees, parse
+from .csv_import import FORMATS, import_attendees, parse
 
 
 def init_app(app: Flask) -> None:
@@ -26,7 +26,7 @@ def init_app(app: Flask) -> None:
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--event", "slug", required=True, help="The event's short name.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "generic", "eventbrite", "pretix"]), default="auto",
+@click.option("--format", "fmt", type=click.Choice(["auto", *FORMATS]), default="auto",
               show_default=True)
 @with_appcontext
 def import_command(file: Path, slug: str, fmt: str) -> None:

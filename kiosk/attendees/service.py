@@ -160,8 +160,9 @@ def _scrub_idempotent_answers(session: Session, attendee: Attendee) -> None:
 def erase_attendee(session: Session, attendee: Attendee) -> None:
     """Remove an attendee's personal data on request, keeping the row for aggregate counts.
 
-    Name, contact details, cards, notes about them, match reasons quoting them and their tokens go; check-in time,
-    ticket type and the existence of matches and contacts stay, so attendance and networking figures still add up.
+    Name, contact details, cards, notes about them, match reasons quoting them, their tokens and ticket secret go;
+    check-in time, ticket type and the existence of matches and contacts stay, so attendance and networking figures
+    still add up.
     """
     attendee.first_name = "Erased"
     attendee.last_name = ""
@@ -172,6 +173,7 @@ def erase_attendee(session: Session, attendee: Attendee) -> None:
     attendee.title = ""
     attendee.pronouns = ""
     attendee.ticket_ref = None
+    attendee.ticket_secret = None
     attendee.consent_screen = False
     attendee.consent_share = []
     attendee.personal_token_hash = None

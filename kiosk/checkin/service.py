@@ -74,12 +74,16 @@ _BADGE_URL = re.compile(r"/b/([A-Za-z0-9]+)/?$")
 
 
 def lookup_by_ticket(session: Session, event: Event, code: str) -> Attendee:
-    """The attendee a scanned code belongs to: a ticket reference, an Eventbrite barcode, or one of our badges."""
+    """The attendee a scanned code belongs to: their ticket's QR secret (pretix), a ticket reference, an Eventbrite
+    barcode, or one of our badges."""
     raw = (code or "").strip()
     if not raw or len(raw) > 512:
         raise ValidationFailed(_("That code is empty or too long to be a ticket."), details={"code": "invalid"})
     base = select(Attendee).where(Attendee.event_id == event.id, Attendee.erased_at.is_(None))
-    found = session.scalar(base.where(Attendee.ticket_ref == raw))
+    # The secret is matched exactly (it is case-sensitive and unique per event), before anything looser.
+    found = session.scalar(base.where(Attendee.ticket_secret == raw))
+    if found is None:
+        found = session.scalar(base.where(Attendee.ticket_ref == raw))
     if found is None and raw.isdigit() and len(raw) > 3:
         # Eventbrite prints the attendee number followed by a three-digit sequence in its barcodes.
         found = session.scalar(base.where(Attendee.ticket_ref == raw[:-3]))

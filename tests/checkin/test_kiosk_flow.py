@@ -172,6 +172,42 @@ def test_a_ticket_scan_finds_the_attendee(kiosk_client, event_people):
     assert miss.status_code == 404 and "could not find that ticket" in miss.get_data(as_text=True)
 
 
+def test_scanning_a_pretix_ticket_qr_finds_its_attendee(app, kiosk_client, event_people):
+    """The QR on a pretix ticket holds its secret: imported from the check-in list, it finds that very person, even
+    when one buyer's email is on every ticket of the order."""
+    from pathlib import Path
+
+    from kiosk.attendees.csv_import import import_attendees
+    from kiosk.attendees.service import erase_attendee
+    checkin_list = Path(__file__).parent.parent / "data" / "imports" / "pretix_checkin_list.csv"
+    with app.app_context():
+        import_attendees(db.session, db.session.get(Event, event_people["event_id"]), checkin_list.read_bytes())
+        db.session.commit()
+    csrf = _csrf(kiosk_client)
+    for secret, name in (("99zwd278wsqu5asj6hu396mvm4a4dmcd", "思远"), ("rzb4cpdrzzx9n7athgbpkwe59wwdsfu9", "ليلى")):
+        r = kiosk_client.post("/kiosk/ticket", data={"code": secret, "csrf_token": csrf})
+        assert r.headers["Location"].endswith("/kiosk/details")
+        page = kiosk_client.get("/kiosk/details").get_data(as_text=True)
+        assert f"Hi {name}!" in page and secret not in page
+    # Exact: a secret is case-sensitive, and it is not a badge token.
+    upper = kiosk_client.post("/kiosk/ticket", data={"code": "99ZWD278WSQU5ASJ6HU396MVM4A4DMCD", "csrf_token": csrf})
+    assert upper.status_code == 404
+    # The other paths still work next to it: our ticket reference, and our badge.
+    assert kiosk_client.post("/kiosk/ticket", data={"code": "T-100", "csrf_token": csrf}).status_code == 302
+    with app.app_context():
+        ana_badge = db.session.get(Attendee, event_people["ana"]).badge_token
+        siyuan = db.session.scalar(select(Attendee).where(Attendee.ticket_secret == "99zwd278wsqu5asj6hu396mvm4a4dmcd"))
+        erase_attendee(db.session, siyuan)
+        db.session.commit()
+        assert siyuan.ticket_secret is None
+    badge = kiosk_client.post("/kiosk/ticket", data={"code": f"https://give.example.org/b/{ana_badge}",
+                                                     "csrf_token": csrf})
+    assert badge.status_code == 302
+    # Erased: their ticket finds nobody.
+    gone = kiosk_client.post("/kiosk/ticket", data={"code": "99zwd278wsqu5asj6hu396mvm4a4dmcd", "csrf_token": csrf})
+    assert gone.status_code == 404 and "could not find that ticket" in gone.get_data(as_text=True)
+
+
 def test_idle_state_expires(app, kiosk_client, event_people, monkeypatch):
     csrf = _csrf(kiosk_client)
     choose_at_kiosk(kiosk_client, "Ana García", csrf)
