@@ -26,7 +26,7 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import percentiles, result
+from bench.common import kiosk_grants, percentiles, result
 from kiosk.concurrency import configured_async_mode
 from tests.livesrv import ServerProcess
 
@@ -44,7 +44,7 @@ NEEDS = ["A designer for our landing page", "Feedback on our term sheet", "A men
          "Cloud cost control tips", "A partner for a climate project", "Beta testers for a mobile app"]
 
 
-def _seed(database_url: str, instance: str, attendees: int) -> tuple[str, list[int], list[str]]:
+def _seed(database_url: str, instance: str, attendees: int) -> tuple[str, list[int], dict[str, int]]:
     """Migrate, then create an event with `attendees` people (an offer and a need card each) and 8 kiosks."""
     from kiosk import create_app, schema
     from kiosk.attendees.service import create_attendee
@@ -66,17 +66,22 @@ def _seed(database_url: str, instance: str, attendees: int) -> tuple[str, list[i
             set_cards(s, person, "offer", [OFFERS[i % len(OFFERS)]])
             set_cards(s, person, "need", [NEEDS[i % len(NEEDS)]])
             ids.append(person.id)
-        tokens = [pair(s, create_device(s, event, "kiosk", f"Kiosk {k + 1}").pairing_code)[1]
-                  for k in range(THREADS)]
+        tokens = {}
+        for k in range(THREADS):
+            device, token = pair(s, create_device(s, event, "kiosk", f"Kiosk {k + 1}").pairing_code)
+            tokens[token] = device.id
         s.commit()
         slug = event.slug
     app.extensions["givetake.db"].dispose()
     return slug, ids, tokens
 
 
-def _drive(base_url: str, slug: str, tokens: list[str], ids: list[int]) -> tuple[float, list[float], dict]:
-    """Check in `ids` from one thread per kiosk token, all at once: wall seconds, latencies, non-200 answers."""
+def _drive(base_url: str, slug: str, tokens: dict[str, int], ids: list[int]) -> tuple[float, list[float], dict]:
+    """Check in `ids` from one thread per kiosk token, all at once: wall seconds, latencies, non-200 answers.
+
+    Each kiosk holds the grant for the people it serves (as after choosing them from its lookup)."""
     shares = [ids[k::len(tokens)] for k in range(len(tokens))]
+    grants = {token: kiosk_grants("bench", device_id, share) for (token, device_id), share in zip(tokens.items(), shares)}
     barrier = threading.Barrier(len(tokens) + 1)
     failures: dict[int, str] = {}
 
@@ -88,7 +93,8 @@ def _drive(base_url: str, slug: str, tokens: list[str], ids: list[int]) -> tuple
         barrier.wait()
         for attendee_id in share:
             t0 = time.perf_counter()
-            response = http.post(f"{base_url}/api/events/{slug}/attendees/{attendee_id}/checkin", timeout=60)
+            response = http.post(f"{base_url}/api/events/{slug}/attendees/{attendee_id}/checkin", timeout=60,
+                                 headers={"X-Kiosk-Grant": grants[token][attendee_id]})
             latencies.append(time.perf_counter() - t0)
             if response.status_code != 200:
                 failures[attendee_id] = f"{response.status_code} {response.text[:200]}"

@@ -25,7 +25,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.common import percentiles, result
+from bench.common import kiosk_grants, percentiles, result
 from kiosk.concurrency import configured_async_mode  # imports nothing but the standard library (and gevent, to look)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,6 +212,7 @@ def _seed(database_url: str, instance: Path, samples: int) -> dict:
         _, screen_token = pair(s, screen.pairing_code)
         s.commit()
         seeded = {"slug": event.slug, "anchors": anchors, "newcomers": newcomers, "kiosk": kiosk_token,
+                  "kiosk_id": kiosk.id,
                   "screen": screen_token}
     app.extensions["givetake.db"].dispose()
     return seeded
@@ -237,7 +238,9 @@ def _serve(env: dict, port: int, instance: Path) -> subprocess.Popen:
 
 def _check_in(http, base: str, seeded: dict, attendee_id: int) -> None:
     response = http.post(f"{base}/api/events/{seeded['slug']}/attendees/{attendee_id}/checkin", json={},
-                         headers={"Authorization": f"Bearer {seeded['kiosk']}"}, timeout=30)
+                         headers={"Authorization": f"Bearer {seeded['kiosk']}",
+                                  "X-Kiosk-Grant": kiosk_grants("bench", seeded["kiosk_id"], [attendee_id])[attendee_id]},
+                         timeout=30)
     response.raise_for_status()
 
 
