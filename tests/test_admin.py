@@ -172,3 +172,24 @@ def test_unknown_event_gets_a_helpful_404(client, auth):
     assert response.status_code == 404 and "There is no event" in response.get_data(as_text=True)
     api_style = client.get("/admin/events/nope", headers={"Accept": "application/json"})
     assert api_style.status_code == 404 and api_style.json["code"] == "not_found"
+
+
+def test_an_organizer_at_the_desk_gives_a_new_phone_code(client, auth, app):
+    """The organizer's approval path for someone who lost their code: a new QR, the old code stops working."""
+    from kiosk.checkin.service import check_in
+    from kiosk.models import Event
+    with app.app_context():
+        event = make_event(db.session, slug="desk-conf")
+        person = make_attendee(db.session, event, first_name="Ana")
+        db.session.flush()
+        old = check_in(db.session, db.session.get(Event, event.id), person).personal_token
+        db.session.commit()
+        aid = person.id
+    phone = app.test_client()
+    phone.get(f"/m/{old}")
+    assert phone.get("/me").status_code == 200
+    auth.login()
+    page = auth.post(f"/admin/events/desk-conf/attendees/{aid}/phone-code")
+    assert page.status_code == 200 and "<svg" in page.get_data(as_text=True)
+    assert phone.get("/me").status_code == 401  # the old code's phone is signed out
+    assert client.get(f"/m/{old}").status_code == 404

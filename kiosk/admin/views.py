@@ -7,14 +7,14 @@ from sqlalchemy import func, select
 
 from ..transactions import Blueprint
 from ..attendees import csv_export, csv_import
-from ..attendees.service import (SHAREABLE, create_attendee, erase_attendee, get_attendee, search_attendees,
-                                 update_attendee)
+from ..attendees.service import (SHAREABLE, create_attendee, erase_attendee, get_attendee, issue_personal_token,
+                                 search_attendees, update_attendee)
 from ..cards.service import MAX_CARDS_PER_KIND, items, items_from_form, update_cards
 from ..db import db
 from ..errors import DomainError
 from ..events.service import create_event, get_event, update_event
 from ..models import Attendee, CardKind, Event
-from ..personal import public_url_help
+from ..personal import personal_qr_svg, personal_url, public_url_help
 from ..realtime.sockets import revalidate_after_commit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -124,9 +124,11 @@ def attendees(slug: str):
                            page=page, pages=max(1, -(-total // PAGE_SIZE)))
 
 
-def _attendee_form(event: Event, attendee: Attendee | None, values: dict, error=None, status: int = 200):
+def _attendee_form(event: Event, attendee: Attendee | None, values: dict, error=None, status: int = 200,
+                   phone_qr=None):
     return render_template("admin/attendee_form.html", event=event, attendee=attendee, values=values,
-                           error=error, shareable=SHAREABLE, tags=[t.label for t in event.tags]), status
+                           error=error, shareable=SHAREABLE, tags=[t.label for t in event.tags],
+                           phone_qr=phone_qr), status
 
 
 def _attendee_values(attendee: Attendee) -> dict:
@@ -189,6 +191,18 @@ def attendee_edit(slug: str, attendee_id: int):
         flash(f"{attendee.full_name} saved.", "success")
         return redirect(url_for("admin.attendees", slug=slug))
     return _attendee_form(event, attendee, _attendee_values(attendee))
+
+
+@bp.post("/events/<slug>/attendees/<int:attendee_id>/phone-code")
+def attendee_phone_code(slug: str, attendee_id: int):
+    """At the desk: an organizer who checked who they are gives someone a new phone code (shown once, as a QR)."""
+    session = db.session
+    event = get_event(session, slug)
+    attendee = get_attendee(session, event, attendee_id)
+    token = issue_personal_token(attendee)
+    revalidate_after_commit(session)  # phones opened with the old code are signed out
+    return _attendee_form(event, attendee, _attendee_values(attendee), phone_qr=personal_qr_svg(
+        personal_url(token, event)))
 
 
 @bp.post("/events/<slug>/attendees/<int:attendee_id>/erase")
