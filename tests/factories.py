@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from html.parser import HTMLParser
 
 from werkzeug.datastructures import MultiDict
@@ -92,8 +93,13 @@ class _FormReader(HTMLParser):
             self._textarea = None
 
 
-def form_values(html: str) -> MultiDict:
-    """What a browser would submit from the page's (first) form, untouched: inputs, textareas, checked boxes."""
+def form_values(html: str, form_class: str | None = None) -> MultiDict:
+    """What a browser would submit from the page's first form (of that class, if given), untouched: inputs,
+    textareas, checked boxes."""
+    if form_class:
+        start = re.search(rf'<form\b[^>]*\bclass="(?:[^"]* )?{re.escape(form_class)}[" ]', html)
+        assert start, f"no form of class {form_class} in the page"
+        html = html[start.start():]
     reader = _FormReader()
     reader.feed(html.split("</form>", 1)[0])
     return MultiDict(reader.fields)

@@ -278,8 +278,9 @@ def test_continue_keeps_each_items_own_tags(app, kiosk_client, event_people):
     # Each item's chips are its own: the form shows exactly what is stored, item by item.
     checked = re.findall(r'name="need-(\d)-tags" value="([^"]+)" checked', page)
     assert sorted(checked) == [("0", "Funding"), ("1", "Design"), ("1", "Software")]
-    # Continue: post back exactly what the page's form holds, as a browser would.
-    assert kiosk_client.post("/kiosk/need", data=form_values(page)).headers["Location"].endswith("/kiosk/consent")
+    # Continue: post back exactly what the card form holds, as a browser would (the page's first form is
+    # "Start over").
+    assert kiosk_client.post("/kiosk/need", data=form_values(page, "kiosk-form")).headers["Location"].endswith("/kiosk/consent")
     with app.app_context():
         ana = db.session.get(Attendee, event_people["ana"])
         assert [(c.text, c.tags) for c in ana.cards_of(CardKind.need)] == [
