@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from html.parser import HTMLParser
 
 from werkzeug.datastructures import MultiDict

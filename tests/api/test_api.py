@@ -12,6 +12,7 @@ from kiosk.db import db
 from kiosk.devices.service import create_device, pair
 from kiosk.models import Attendee, Event, Match
 from tests.checkin.conftest import pair_kiosk
+from tests.conftest import csrf_from
 
 
 @pytest.fixture
@@ -218,14 +219,26 @@ def test_bad_input_gets_a_clear_error_and_stores_nothing(app, client, api, paylo
         assert db.session.scalar(select(func.count(Attendee.id))) == 3
 
 
+def _refused_as_csrf(response, why: str = "missing") -> bool:
+    """True if the API refused the request for its CSRF token (not for any other bad request)."""
+    body = response.get_json()
+    return response.status_code == 400 and body["message"] == f"The CSRF token is {why}."
+
+
 def test_organizer_session_writes_need_the_csrf_header(app, client, auth, event_people):
+    """A cookie-authenticated PATCH without the session's X-CSRFToken (or with a forged one) is refused as CSRF
+    and changes nothing; the same PATCH with it goes through."""
     auth.login()
     url = f"{BASE}/attendees/{event_people['ana']}"
-    refused = client.patch(url, json={"company": "New Co"})
-    assert refused.status_code == 400
+    assert _refused_as_csrf(client.patch(url, json={"company": "New Co"}))
+    assert _refused_as_csrf(client.patch(url, json={"company": "New Co"}, headers={"X-CSRFToken": "forged"}),
+                            "invalid")
+    with app.app_context():
+        assert db.session.get(Attendee, event_people["ana"]).company == "Brightloop"
     accepted = client.patch(url, json={"company": "New Co", "email": "ana.new@example.org"},
                             headers={"X-CSRFToken": auth.csrf})
     assert accepted.status_code == 200 and accepted.get_json()["attendee"]["email"] == "ana.new@example.org"
+    assert accepted.get_json()["attendee"]["company"] == "New Co"
 
 
 def test_a_failed_bearer_beside_an_organizer_cookie_still_needs_csrf(app, client, auth, event_people):
@@ -243,9 +256,15 @@ def test_a_failed_bearer_beside_an_organizer_cookie_still_needs_csrf(app, client
 
 
 def test_a_kiosk_browser_cookie_also_needs_csrf_for_writes(app, client, event_people):
+    """A paired kiosk's cookie alone cannot register a walk-in through the API (refused as CSRF, nothing stored);
+    with the CSRF token of the kiosk page it can."""
     pair_kiosk(app, client, event_people["event_id"])
-    response = client.post(f"{BASE}/attendees", json={"first_name": "Cookie"})
-    assert response.status_code == 400
+    assert _refused_as_csrf(client.post(f"{BASE}/attendees", json={"first_name": "Cookie"}))
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Attendee.id)).where(Attendee.first_name == "Cookie")) == 0
+    token = csrf_from(client.get("/kiosk/").get_data(as_text=True))
+    created = client.post(f"{BASE}/attendees", json={"first_name": "Cookie"}, headers={"X-CSRFToken": token})
+    assert created.status_code == 201 and created.get_json()["attendee"]["first_name"] == "Cookie"
 
 
 def test_unknown_fields_are_refused(api, event_people):

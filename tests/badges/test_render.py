@@ -242,15 +242,35 @@ def test_test_page_renders_every_position(tmp_path):
     assert len(decode_qrs(rasterize(pdf, tmp_path, name="test-page")[0])) == 6
 
 
+def _page_texts(pdf: bytes, tmp_path, name: str) -> list[str]:
+    """The text layer of each page (pdftotext ends every page with a form feed)."""
+    return _text_of(pdf, tmp_path, name).split("\f")[:-1]
+
+
+def _shows(text: str, name: str) -> bool:
+    """True if the text shows the name, wrapped anywhere, or its start cut with an ellipsis when too long."""
+    flat, wanted = "".join(text.split()), "".join(unicodedata.normalize("NFKC", name).split())
+    return wanted in flat or any(wanted[:n] + "..." in flat for n in range(8, len(wanted)))
+
+
 def test_renders_every_layout_to_png_artifacts(tmp_path):
-    """Keeps PNGs of a mixed-script sample on every layout for a human to look at (test-artifacts/badges)."""
+    """Every layout gives the pages its positions imply, each showing its own badges' names and QR codes that
+    decode to their badge URLs; the PNGs stay in test-artifacts/badges for a human to look at."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     badges = make_badges(len(PEOPLE))
     for name, layout in LAYOUTS.items():
         pdf = render_badges(badges, name, crop_marks=layout.is_sheet)
         (ARTIFACTS / f"{name}.pdf").write_bytes(pdf)
-        pages = rasterize(pdf, tmp_path, dpi=100, name=name)
-        assert pages
+        pages = rasterize(pdf, tmp_path, dpi=150, name=name)
+        texts = _page_texts(pdf, tmp_path, name)
+        expected_pages = -(-len(badges) // layout.per_page)
+        assert len(pages) == len(texts) == len(PdfReader(io.BytesIO(pdf)).pages) == expected_pages, name
+        for number, (png, text) in enumerate(zip(pages, texts)):
+            on_page = badges[number * layout.per_page:(number + 1) * layout.per_page]
+            for badge in on_page:
+                assert _shows(text, badge.first_name) and _shows(text, badge.full_name), (name, number, badge)
+            # fold-over badges carry the QR on the front and again on the back
+            assert sorted(set(decode_qrs(png))) == sorted(b.qr_url for b in on_page), (name, number)
         for old in ARTIFACTS.glob(f"{name}-*.png"):
             old.unlink()
         for page in pages:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from kiosk.cards.service import set_cards
 
 from kiosk.db import db
-from kiosk.models import Attendee, CardKind, Event, Match, PrintJob
+from kiosk.models import Attendee, CardKind, Event, Match, PrintJob, PrintStatus, RevokedBadgeToken
 from kiosk.tokens import hash_token
 from tests.conftest import csrf_from
 from tests.factories import card_form, choose_at_kiosk, form_values
@@ -58,7 +58,9 @@ def test_pairing_with_a_code_sets_an_httponly_device_cookie(app, client, event_p
     assert reuse.status_code == 404  # a code works once
 
 
-def test_lookup_shows_only_enough_to_choose(kiosk_client):
+def test_lookup_shows_only_enough_to_choose(kiosk_client, event_people):
+    """A name search gives just enough to pick someone out and a choice token (no id); too short a query finds
+    nobody."""
     body = kiosk_client.get("/kiosk/lookup?q=gar").get_json()
     # No id: a kiosk chooses with an opaque, short-lived choice token, so it cannot reach people by counting ids.
     choice = body["results"][0]["choice"]
@@ -139,7 +141,20 @@ def test_walk_in_registers_and_checks_in(app, kiosk_client, event_people):
         assert person.consent_screen is False and person.consent_share == []
 
 
+def _check_in_at_the_kiosk(client, name: str, csrf: str) -> None:
+    choose_at_kiosk(client, name, csrf)
+    assert client.post("/kiosk/consent", data={"csrf_token": csrf}).status_code == 200
+
+
+def _come_back(client, ticket: str, csrf: str) -> str:
+    """Come back once checked in, showing your ticket (proof that it is you): the "already checked in" page."""
+    r = client.post("/kiosk/ticket", data={"code": ticket, "csrf_token": csrf})
+    assert r.headers["Location"].endswith("/kiosk/already")
+    return client.get("/kiosk/already").get_data(as_text=True)
+
+
 def test_already_checked_in_offers_reprint_and_a_new_phone_code(app, kiosk_client, event_people):
+    """Someone checked in who comes back is offered a reprint and gets a new phone code that replaces the old one."""
     csrf = _csrf(kiosk_client)
     choose_at_kiosk(kiosk_client, "Chloé", csrf)
     kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
@@ -160,7 +175,45 @@ def test_already_checked_in_offers_reprint_and_a_new_phone_code(app, kiosk_clien
     page = kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf}).get_data(as_text=True)
     with app.app_context():
         second_hash = db.session.get(Attendee, event_people["chloe"]).personal_token_hash
-    assert "<svg" in page and second_hash != first_hash
+    assert "<svg" in page and second_hash not in (None, first_hash)
+
+
+def test_a_reprint_queues_a_second_badge_and_revokes_the_printed_one(app, kiosk_client, event_people):
+    """A reprint from the kiosk queues a second print job; once the first badge reached a printer its token is
+    revoked, so scanning the old badge says it was replaced (a reprint of a never-printed badge keeps it)."""
+    chloe, csrf = event_people["chloe"], _csrf(kiosk_client)
+    _check_in_at_the_kiosk(kiosk_client, "Chloé", csrf)
+
+    def jobs():
+        return db.session.scalars(select(PrintJob).where(PrintJob.attendee_id == chloe).order_by(PrintJob.id)).all()
+
+    with app.app_context():
+        (first,) = jobs()  # this kiosk has no printer: the badge waits for the desk
+        assert first.printer is None and first.error.startswith("no printer assigned")
+        old_token = db.session.get(Attendee, chloe).badge_token
+    _come_back(kiosk_client, "T-102", csrf)
+    reprint = kiosk_client.post("/kiosk/already", data={"action": "reprint", "csrf_token": csrf})
+    assert reprint.status_code == 200 and "Your badge will be printed at the desk." in reprint.get_data(as_text=True)
+    with app.app_context():
+        assert len(jobs()) == 2
+        assert db.session.get(Attendee, chloe).badge_token == old_token  # nothing printed yet: nothing to revoke
+        first = db.session.get(PrintJob, first.id)
+        first.status = PrintStatus.done  # as the print worker records it once CUPS has printed the badge
+        db.session.commit()
+
+    _come_back(kiosk_client, "T-102", csrf)
+    assert kiosk_client.post("/kiosk/already", data={"action": "reprint", "csrf_token": csrf}).status_code == 200
+    with app.app_context():
+        assert [j.status for j in jobs()] == [PrintStatus.done, PrintStatus.queued, PrintStatus.queued]
+        new_token = db.session.get(Attendee, chloe).badge_token
+        revoked = db.session.get(RevokedBadgeToken, old_token)
+        assert new_token != old_token and revoked is not None and revoked.attendee_id == chloe
+    old_scan = kiosk_client.post("/kiosk/ticket", data={"code": f"https://give.example.org/b/{old_token}",
+                                                         "csrf_token": csrf})
+    assert old_scan.status_code == 404 and "This badge was replaced" in old_scan.get_data(as_text=True)
+    new_scan = kiosk_client.post("/kiosk/ticket", data={"code": f"https://give.example.org/b/{new_token}",
+                                                         "csrf_token": csrf})
+    assert new_scan.headers["Location"].endswith("/kiosk/already")
 
 
 def test_a_ticket_scan_finds_the_attendee(kiosk_client, event_people):

@@ -1,7 +1,7 @@
 """Fixtures for real time: the app behind a real threaded server, Socket.IO clients, an event with people."""
 from __future__ import annotations
 
-import socket
+import asyncio
 import threading
 import time
 
@@ -15,44 +15,50 @@ from kiosk.realtime.bus import MESSAGE_TYPES
 from tests.conftest import build_app
 from tests.factories import make_attendee, make_event
 from tests.livesrv import LiveServer
+from tests.netproxy import CuttableProxy
 
 
 class FeedClient:
-    """A python-socketio client that records every message and de-duplicates like static/js/feed.js.
+    """A python-socketio client that records what the server sends, each message as it arrives, in that order.
 
-    `raw` keeps everything in arrival order (to check what the server sent); `delivered` is what a page shows:
-    held until the join is answered, then sorted, each seq once.
+    `raw` is every message (type, payload) received; `errors` the error events; `connects` counts connections,
+    reconnections included. It runs python-socketio's asyncio client on an event loop of its own: handlers run one
+    after the other in arrival order, as in a browser (the threaded client hands each message to a new thread).
+    It de-duplicates nothing and holds nothing back: what a page makes of the stream is static/js/feed.js's job,
+    tested in the browser (tests/browser/test_feed.py).
     """
 
-    def __init__(self, url: str, headers: dict | None = None):
+    def __init__(self, url: str, headers: dict | None = None, reconnect: bool = False):
         self.url = url
         self.headers = headers or {}
-        self.client = socketio.Client(reconnection=False)
         self.raw: list[tuple[str, dict]] = []
         self.errors: list[dict] = []
-        self.delivered: list[tuple[str, dict]] = []
-        self.last_seq = 0
         self.joins: list[tuple[int, dict]] = []
-        self._floor = 0
-        self._seen: set[int] = set()
-        self._held: list[tuple[str, dict]] | None = None
+        self.connects = 0
         self._cond = threading.Condition()
-        # python-engineio hands each message to a new thread, so handlers could run out of arrival order;
-        # dispatch them in the reading thread instead, as a browser does, to see the order the server sent.
-        trigger = self.client.eio._trigger_event
-        self.client.eio._trigger_event = lambda event, *args, run_async=False, **kw: trigger(event, *args, **kw)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="feed-client", daemon=True)
+        self._thread.start()
+        self.client = self._run(self._make_client(reconnect), 5)
+
+    async def _make_client(self, reconnect: bool) -> socketio.AsyncClient:
+        # A quick retry after a drop: the tests cut the network for a moment, not for minutes.
+        client = socketio.AsyncClient(reconnection=reconnect, reconnection_delay=0.1, reconnection_delay_max=0.5,
+                                      randomization_factor=0)
         for type_ in MESSAGE_TYPES:
-            self.client.on(type_, self._receiver(type_))
-        self.client.on("error", self._on_error)
+            client.on(type_, self._receiver(type_))
+        client.on("error", self._on_error)
+        client.on("connect", self._on_connect)
+        client.on("disconnect", self._on_disconnect)
+        return client
+
+    def _run(self, coro, timeout: float):
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def _receiver(self, type_):
         def receive(payload):
             with self._cond:
                 self.raw.append((type_, payload))
-                if self._held is not None:
-                    self._held.append((type_, payload))
-                else:
-                    self._deliver(type_, payload)
                 self._cond.notify_all()
         return receive
 
@@ -61,45 +67,55 @@ class FeedClient:
             self.errors.append(payload)
             self._cond.notify_all()
 
-    def _deliver(self, type_, payload):
-        seq = payload.get("seq")
-        if not isinstance(seq, int) or seq <= self._floor or seq in self._seen:
-            return
-        self._seen.add(seq)
-        self.last_seq = max(self.last_seq, seq)
-        self.delivered.append((type_, payload))
+    def _on_connect(self):
+        with self._cond:
+            self.connects += 1
+            self._cond.notify_all()
+
+    def _on_disconnect(self, *_reason):
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def connected(self) -> bool:
+        return self.client.connected
 
     def connect(self) -> "FeedClient":
-        self.client.connect(self.url, headers=self.headers, transports=["websocket"], wait_timeout=10)
+        self._run(self.client.connect(self.url, headers=self.headers, transports=["websocket"], wait_timeout=10), 15)
         return self
 
-    def join(self, role: str, event: str, token: str | None = None, last_seq: int | None = None, **extra) -> dict:
-        """Emit `join` and wait for its answer; messages meanwhile are held, then delivered in seq order."""
-        with self._cond:
-            self._held = []
-        data = {"role": role, "event": event, "last_seq": self.last_seq if last_seq is None else last_seq, **extra}
+    def join(self, role: str, event: str, token: str | None = None, last_seq: int = 0, **extra) -> dict:
+        """Emit `join` and wait for its answer (the replayed messages are in `raw` by then)."""
+        data = {"role": role, "event": event, "last_seq": last_seq, **extra}
         if token is not None:
             data["token"] = token
-        answer = self.client.call("join", data, timeout=10)
-        self.joins.append((data["last_seq"], answer))
-        with self._cond:
-            held, self._held = self._held, None
-            if answer and answer.get("reset"):
-                self._floor, self.last_seq = 0, 0
-                self._seen.clear()
-            for type_, payload in sorted(held, key=lambda m: m[1].get("seq", 0)):
-                self._deliver(type_, payload)
+        answer = self.call_raw("join", data)
+        self.joins.append((last_seq, answer))
         return answer
 
     def call_raw(self, event: str, data) -> dict:
-        return self.client.call(event, data, timeout=10)
+        return self._run(self.client.call(event, data, timeout=10), 15)
+
+    def seqs(self) -> list[int]:
+        """The seq of every message received so far, in arrival order."""
+        with self._cond:
+            return [payload["seq"] for _, payload in self.raw]
+
+    def wait(self, condition, timeout: float = 10, what: str = "the condition") -> None:
+        """Wait until `condition()` holds (checked whenever something arrives), or fail after `timeout` s."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not condition():
+                left = deadline - time.monotonic()
+                assert left > 0, f"timed out after {timeout} s waiting for {what}"
+                self._cond.wait(min(left, 0.1))
 
     def wait_for(self, predicate, timeout: float = 10) -> tuple[str, dict] | None:
-        """The first delivered message matching predicate(type, payload), waiting with a deadline."""
+        """The first message received matching predicate(type, payload), waiting with a deadline."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                for type_, payload in self.delivered:
+                for type_, payload in self.raw:
                     if predicate(type_, payload):
                         return type_, payload
                 left = deadline - time.monotonic()
@@ -117,18 +133,20 @@ class FeedClient:
                 self._cond.wait(left)
             return self.errors[-1]
 
-    def drop(self, timeout: float = 10) -> None:
-        """Cut the connection under the client's feet, as a phone going to sleep or losing Wi-Fi does."""
-        self.client.eio.ws.sock.shutdown(socket.SHUT_RDWR)
-        deadline = time.monotonic() + timeout
-        while self.client.connected and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert not self.client.connected, "the client did not notice the dropped connection"
-        self.client.eio.state = "disconnected"  # let connect() start afresh
-
     def close(self) -> None:
-        if self.client.connected:
-            self.client.disconnect()
+        try:
+            self._run(self._shut_down(), 15)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop.close()
+
+    async def _shut_down(self) -> None:
+        await self.client.disconnect()
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:  # a reconnection still trying, say
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
 
 @pytest.fixture
@@ -153,11 +171,12 @@ def rt_server(tmp_path, rt_config):
 
 @pytest.fixture
 def feeds(rt_server):
-    """Open Socket.IO clients on the server: `feeds()` or `feeds(headers={...})`; all closed after the test."""
+    """Open Socket.IO clients on the server: `feeds()`, `feeds(headers={...})`, `feeds(url=..., reconnect=True)`;
+    all closed after the test."""
     opened: list[FeedClient] = []
 
-    def open_client(headers: dict | None = None, url: str | None = None) -> FeedClient:
-        client = FeedClient(url or rt_server.url, headers).connect()
+    def open_client(headers: dict | None = None, url: str | None = None, reconnect: bool = False) -> FeedClient:
+        client = FeedClient(url or rt_server.url, headers, reconnect=reconnect).connect()
         opened.append(client)
         return client
 
@@ -168,6 +187,14 @@ def feeds(rt_server):
         closer.start()
     for closer in closers:
         closer.join(10)
+
+
+@pytest.fixture
+def flaky_network(rt_server):
+    """A proxy in front of the server whose connections the test can cut (`.cut()`, `.restore()`, `.url`)."""
+    proxy = CuttableProxy(rt_server.host, rt_server.port).start()
+    yield proxy
+    proxy.stop()
 
 
 @pytest.fixture
