@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-import re
 from html.parser import HTMLParser
 
 from werkzeug.datastructures import MultiDict

@@ -6,7 +6,6 @@ import sqlite3
 import time
 from contextlib import contextmanager
 
-import pytest
 from sqlalchemy import select
 
 from kiosk.badges import service as badges
