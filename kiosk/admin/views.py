@@ -5,7 +5,6 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from ..transactions import Blueprint
 from ..attendees import csv_export, csv_import
 from ..attendees.service import (SHAREABLE, create_attendee, erase_attendee, get_attendee, issue_personal_token,
                                  search_attendees, update_attendee)
@@ -16,6 +15,7 @@ from ..events.service import create_event, get_event, update_event
 from ..models import Attendee, CardKind, Event
 from ..personal import personal_qr_svg, personal_url, public_url_help
 from ..realtime.sockets import revalidate_after_commit
+from ..transactions import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

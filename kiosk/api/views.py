@@ -15,7 +15,6 @@ from flask_login import current_user
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..transactions import Blueprint
 from ..attendees.serialize import for_api, for_lookup
 from ..attendees.service import update_attendee
 from ..cards.service import update_cards
@@ -30,6 +29,7 @@ from ..models import (Attendee, Contact, DeviceKind, Event, IdempotentResponse, 
                       utcnow)
 from ..personal import badge_url, personal_url
 from ..tokens import hash_token, seal, unseal
+from ..transactions import Blueprint
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api")

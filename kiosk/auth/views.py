@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required, login_user, logout_user
 
-from ..transactions import Blueprint
 from ..db import db
 from ..extensions import limiter
+from ..transactions import Blueprint
 from .service import authenticate
 
 bp = Blueprint("auth", __name__)

@@ -5,13 +5,13 @@ from flask import Response, abort, flash, jsonify, redirect, render_template, re
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..transactions import Blueprint, discard
 from ..checkin.service import granted_attendee, load_attendee
 from ..db import db
 from ..devices.service import current_device
 from ..errors import DomainError, Forbidden
 from ..events.service import get_event
 from ..models import Device, DeviceKind, Event, PrintJob, PrintStatus
+from ..transactions import Blueprint, discard
 from . import service
 from .layouts import LAYOUTS
 from .printing import PrintError, list_printers, submit_job

@@ -13,7 +13,6 @@ from flask import (abort, current_app, g, jsonify, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..transactions import Blueprint
 from ..attendees.serialize import for_lookup
 from ..attendees.service import SHAREABLE, issue_personal_token, update_attendee
 from ..badges.service import queue_badge_print
@@ -25,6 +24,7 @@ from ..extensions import limiter
 from ..models import CardKind, DeviceKind, Event
 from ..personal import personal_qr_svg, personal_url
 from ..realtime.sockets import revalidate_after_commit
+from ..transactions import Blueprint
 from . import service
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")

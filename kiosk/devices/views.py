@@ -6,7 +6,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
-from ..transactions import Blueprint, discard
 from ..db import db
 from ..errors import DomainError
 from ..events.service import get_event
@@ -14,6 +13,7 @@ from ..extensions import limiter
 from ..models import Device, DeviceKind, Event, utcnow
 from ..personal import public_base, public_url_help
 from ..realtime.sockets import revalidate_after_commit
+from ..transactions import Blueprint, discard
 from .service import COOKIE, create_device, new_pairing_code, pair, revoke, set_device_cookie
 
 bp = Blueprint("devices", __name__)

@@ -10,7 +10,6 @@ from flask import (flash, jsonify, redirect, render_template, request, session a
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..transactions import Blueprint, discard
 from ..attendees.service import SHAREABLE, update_attendee
 from ..cards.service import MAX_CARD_TEXT, event_tags, items_from_form, padded, update_cards
 from ..db import db
@@ -18,6 +17,7 @@ from ..errors import DomainError
 from ..extensions import limiter
 from ..matching.service import attendee_payload, matches_for
 from ..models import Attendee, CardKind, Event, utcnow
+from ..transactions import Blueprint, discard
 from . import service
 
 bp = Blueprint("me", __name__)

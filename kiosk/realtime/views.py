@@ -5,13 +5,13 @@ from flask import flash, jsonify, redirect, render_template, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
-from ..transactions import Blueprint
 from ..db import db
 from ..errors import DomainError
 from ..events.service import get_event
 from ..matching.submit import runtime
 from ..models import EventLog
 from ..rounds import service as rounds
+from ..transactions import Blueprint
 from . import bus, sockets
 from .stats import event_stats
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 from flask import redirect, render_template, url_for
 from sqlalchemy import select
 
-from ..transactions import Blueprint
 from ..db import db
 from ..devices.service import current_device
 from ..events.service import get_event
 from ..models import DeviceKind, EventLog, utcnow
 from ..realtime.stats import event_stats
 from ..rounds.service import current_round
+from ..transactions import Blueprint
 
 bp = Blueprint("screen", __name__, url_prefix="/screen")
 
