@@ -184,13 +184,14 @@ def _failure(response: ipp.Response) -> str:
 
 _PRINTER_ATTRIBUTES = ("printer-name", "printer-state", "printer-is-accepting-jobs", "printer-info",
                        "printer-state-message", "printer-state-reasons")
+_PRINTER_STATES = {"idle": "idle", "processing": "printing", "stopped": "stopped"}
 #: printer-state-reasons that say nothing a person would act on (a disabled queue says "paused").
 _QUIET_REASONS = {"none", "paused"}
 
 
 def _printer_of(group: ipp.Group, default: str | None) -> Printer:
     name = str(group.get("printer-name", ""))
-    state = {3: "idle", 4: "printing", 5: "stopped"}.get(group.get("printer-state"), "idle")
+    state = _PRINTER_STATES[ipp.PRINTER_STATES.get(group.get("printer-state"), "idle")]
     accepting = bool(group.get("printer-is-accepting-jobs", True))
     message = str(group.get("printer-state-message") or "").strip()
     keywords = [str(r) for r in group.all("printer-state-reasons") if r and str(r) not in _QUIET_REASONS]
