@@ -28,16 +28,18 @@ from sqlalchemy import func, select, update
 from kiosk.db import db
 from kiosk.demo import create_demo_event
 from kiosk.devices.service import COOKIE, create_device, pair
-from kiosk.models import Attendee, Device, Event, PrintJob, PrintStatus, Round, utcnow
+from kiosk.models import Attendee, Device, PrintJob, PrintStatus, Round, utcnow
 from tests.badges.conftest import cups, queues, wait_until  # noqa: F401  (fixtures)
 from tests.conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD, build_app, csrf_from
+from tests.factories import choose_at_kiosk, make_attendee
 from tests.livesrv import ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.cups]
 
 REPEATS = int(os.environ.get("GIVETAKE_FREEZE_REPEATS", "3"))
 PRESENT = 2000
-#: API check-ins sent while each round runs (plus one through the kiosk pages, which prints a badge).
+#: Check-ins sent over the API (a ticket scan, then the check-in) while each round runs, plus one through the
+#: kiosk pages (a name lookup; it prints a badge).
 CHECKINS_PER_ROUND = 12
 #: Every request is answered within this many seconds, or the server counts as frozen.
 DEADLINE_S = 10.0
@@ -92,18 +94,26 @@ def crowd(tmp_path, queues):
     """An event with PRESENT people checked in, more to check in during the rounds, a kiosk printing on a
     cups-pdf queue, and `givetake serve` (gevent, in-process matcher) on it."""
     setup = build_app(tmp_path / "instance", MATCHER="off")
-    later = REPEATS * (CHECKINS_PER_ROUND + 1)
     with setup.app_context():
         s = db.session
-        event = create_demo_event(s, attendees=PRESENT + later, checked_in_share=0, seed=11)
-        ids = s.scalars(select(Attendee.id).where(Attendee.event_id == event.id).order_by(Attendee.id)).all()
-        s.execute(update(Attendee).where(Attendee.id.in_(ids[:PRESENT]))
+        event = create_demo_event(s, attendees=PRESENT + REPEATS * CHECKINS_PER_ROUND, checked_in_share=0, seed=11)
+        people = s.execute(select(Attendee.id, Attendee.ticket_ref).where(Attendee.event_id == event.id)
+                           .order_by(Attendee.id)).all()
+        s.execute(update(Attendee).where(Attendee.id.in_([p.id for p in people[:PRESENT]]))
                   .values(checked_in_at=utcnow() - timedelta(minutes=30)))
-        device = create_device(s, event, "kiosk", "Door")
-        _, kiosk_token = pair(s, device.pairing_code)
-        s.get(Device, device.id).printers = [queues.queues[0]]
+        # Found by name at the kiosk's own lookup: one name each, nobody else starts with it.
+        at_the_door = [make_attendee(s, event, first_name="Quinn", last_name=f"Kioskperson{n:02d}",
+                                     offers=[{"text": "Label printers and badge stock"}],
+                                     needs=[{"text": "A venue for our next meetup"}]).full_name
+                       for n in range(REPEATS)]
+        door = create_device(s, event, "kiosk", "Door")
+        _, door_token = pair(s, door.pairing_code)
+        s.get(Device, door.id).printers = [queues.queues[0]]
+        # One API kiosk per round, as at a venue with several (each has its own rate limits).
+        api_kiosks = [pair(s, create_device(s, event, "kiosk", f"Hall {n}").pairing_code)[1] for n in range(REPEATS)]
         s.commit()
-        info = {"slug": event.slug, "event_id": event.id, "kiosk": kiosk_token, "later": ids[PRESENT:]}
+        info = {"slug": event.slug, "event_id": event.id, "door": door_token, "api_kiosks": api_kiosks,
+                "tickets": [p.ticket_ref for p in people[PRESENT:]], "at_the_door": at_the_door}
     setup.extensions["givetake.db"].dispose()
     env = {"GIVETAKE_DATABASE_URL": setup.config["DATABASE_URL"], "GIVETAKE_INSTANCE_PATH": str(tmp_path / "instance"),
            "GIVETAKE_SECRET_KEY": "freeze-" + uuid.uuid4().hex, "GIVETAKE_MATCHER": "inprocess",
@@ -144,7 +154,7 @@ def test_a_round_under_printer_polling_and_check_ins_never_freezes_the_server(cr
     dashboard = _organizer(server)
     live = f"{server.url}/admin/events/{slug}/live"
     assert dashboard.get(live + "/", timeout=DEADLINE_S).status_code == 200
-    later = iter(info["later"])
+    tickets = iter(info["tickets"])
     traffic = Traffic()
     printed: list[int] = []
 
@@ -163,29 +173,36 @@ def test_a_round_under_printer_polling_and_check_ins_never_freezes_the_server(cr
                 time.sleep(POLL_EVERY_S)
 
         def check_in_over_the_api():
+            headers = {"Authorization": f"Bearer {info['api_kiosks'][number - 1]}"}
+            api = f"{server.url}/api/events/{slug}/attendees"
             for _ in range(CHECKINS_PER_ROUND):
                 if stop.is_set():
                     return
-                person = next(later)
+                ticket = next(tickets)  # the person scans their ticket: the kiosk may then act for them
+                found = traffic.timed("api check-in", lambda: requests.post(
+                    f"{api}/lookup-ticket", json={"code": ticket}, headers=headers, timeout=DEADLINE_S + 5))
+                if found is None or found.status_code != 200:
+                    continue
+                person = found.json()
                 traffic.timed("api check-in", lambda: requests.post(
-                    f"{server.url}/api/events/{slug}/attendees/{person}/checkin", json={"consent_screen": True},
-                    headers={"Authorization": f"Bearer {info['kiosk']}"}, timeout=DEADLINE_S + 5))
+                    f"{api}/{person['attendee']['id']}/checkin", json={"consent_screen": True},
+                    headers={**headers, "X-Kiosk-Grant": person["grant"]}, timeout=DEADLINE_S + 5))
                 time.sleep(0.1)
 
         def check_in_at_the_kiosk():
-            person = next(later)
+            name = info["at_the_door"][number - 1]
             kiosk = requests.Session()
-            kiosk.cookies.set(COOKIE, info["kiosk"])
+            kiosk.cookies.set(COOKIE, info["door"])
             page = traffic.timed("kiosk", lambda: kiosk.get(f"{server.url}/kiosk/", timeout=DEADLINE_S + 5))
             if page is None:
                 return
             csrf = csrf_from(page.text)
-            traffic.timed("kiosk", lambda: kiosk.post(f"{server.url}/kiosk/select", timeout=DEADLINE_S + 5,
-                                                      data={"attendee_id": person, "csrf_token": csrf}))
+            traffic.timed("kiosk", lambda: choose_at_kiosk(kiosk, name, csrf, base=server.url,
+                                                          timeout=DEADLINE_S + 5))
             traffic.timed("kiosk", lambda: kiosk.post(f"{server.url}/kiosk/consent", data={"csrf_token": csrf},
                                                       timeout=DEADLINE_S + 5),
                           ok=lambda r: "Your badge is printing on GiveTakeTest1" in r.text)
-            printed.append(person)
+            printed.append(name)
 
         clients = [threading.Thread(target=f, daemon=True)
                    for f in (poll_printers, check_in_over_the_api, check_in_at_the_kiosk)]
@@ -212,7 +229,8 @@ def test_a_round_under_printer_polling_and_check_ins_never_freezes_the_server(cr
 
     def badges_done():
         with setup.app_context(), db.database.reader() as session:
-            jobs = session.scalars(select(PrintJob).where(PrintJob.attendee_id.in_(printed))).all()
+            jobs = session.scalars(select(PrintJob).join(Attendee, Attendee.id == PrintJob.attendee_id)
+                                   .where(Attendee.event_id == info["event_id"])).all()
             return len(jobs) == len(printed) and all(j.status == PrintStatus.done for j in jobs) and jobs
     wait_until(badges_done, 60, "the kiosk's badges to print")
 
