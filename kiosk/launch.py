@@ -23,6 +23,10 @@ HELP = "Give & Take: event networking kiosk and matchmaker."
 def main() -> None:
     """Patch for gevent when `serve` will run on it, then hand over to the app's commands."""
     argv = sys.argv[1:]
+    # Before numpy loads: OpenBLAS then starts no thread pool of its own (the MiniLM encoder runs its own workers),
+    # so a round's matrix work leaves no BLAS thread behind to hold a lock (serving.run pins it again).
+    for blas_threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(blas_threads, "1")
     if argv[:1] == ["serve"]:
         requested = requested_async_mode(argv, os.environ)
         if requested in ASYNC_MODES and resolve_async_mode(requested) == "gevent":

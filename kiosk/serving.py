@@ -17,6 +17,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from matcher.encoders import semantic_of
+from threadpoolctl import threadpool_limits
 
 from . import schema
 from .concurrency import ASYNC_MODES, async_mode, encode_on_native_threads, resolve_async_mode
@@ -24,6 +25,7 @@ from .console import describe_db, fail, migrate_database, print_urls
 from .db import db
 from .extensions import socketio
 from .models import Event
+from .watchdog import report_forks, start_watchdog
 
 #: gc thresholds while serving: young generations as Python's defaults, full passes 100 times rarer (see tune_gc).
 GC_THRESHOLDS = (700, 10, 1000)
@@ -85,6 +87,9 @@ def serve_command(host: str, port: int, requested_mode: str) -> None:
 
 def run(app: Flask, host: str, port: int, mode: str) -> None:
     """Serve until stopped; Flask-SocketIO picks the server that matches the async mode it was set up with."""
+    threadpool_limits(1)  # numpy's BLAS on one thread while serving, whoever started us (see kiosk.launch)
+    report_forks()  # a fork with native threads running deadlocks the server (DESIGN.md, Processes)
+    start_watchdog()
     options = {}
     if mode == "gevent" and not _has_gevent_websocket():
         # (With gevent-websocket installed, Flask-SocketIO brings that package's handler instead.)

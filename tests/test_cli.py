@@ -146,3 +146,10 @@ def test_round_never_starts_a_second_matcher_next_to_a_running_server(demo_insta
                             text=True, timeout=300)
     assert paired.returncode == 0 and re.search(r"Round \d+: \d+ groups", paired.stdout), \
         paired.stdout + paired.stderr
+
+
+def test_doctor_asks_cups_itself_and_says_when_it_is_not_running(runner, monkeypatch):
+    monkeypatch.setenv("CUPS_SERVER", f"127.0.0.1:{_free_port()}")
+    result = runner.invoke(args=["doctor"])
+    assert "[!!] printing: the CUPS scheduler (cupsd) is not running" in result.output, result.output
+    assert "badges can be downloaded only" in result.output

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from .. import schema
 from ..auth.service import create_organizer
+from ..badges.printing import PrintError, cups_reachable
 from ..concurrency import configured_async_mode
 from ..console import base_url, describe_db, fail, migrate_database, print_urls
 from ..db import db
@@ -118,9 +119,10 @@ def doctor_command() -> None:
            problem + (f" Probably: GIVETAKE_PUBLIC_URL=http://{lan}:5000" if lan else ""))
     report("server", True, "serve runs on gevent (1,000+ live sockets)" if configured_async_mode() == "gevent" else
            "serve runs on threads (a few hundred live sockets; install gevent or unset GIVETAKE_ASYNC_MODE)")
-    import shutil
-    report("printing", shutil.which("lp") is not None,
-           "CUPS `lp` found" if shutil.which("lp") else "CUPS client missing: badges can be downloaded only")
+    try:
+        report("printing", True, cups_reachable())
+    except PrintError as exc:
+        report("printing", False, f"{exc}: badges can be downloaded only")
     try:
         from matcher.minilm import load_minilm
         model = load_minilm()

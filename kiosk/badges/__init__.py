@@ -1,1 +1,1 @@
-"""Badges: PDF rendering (render, with qr, text_fit, fonts, layouts) and printing through CUPS (printing)."""
+"""Badges: PDF rendering (render, with qr, text_fit, fonts, layouts) and CUPS printing over IPP (printing, ipp)."""

@@ -1,20 +1,35 @@
-"""Printer-neutral printing: CUPS queues driven through `lp`, `lpstat` and `cancel` (and `ipptool` for job state).
+"""Printer-neutral printing: CUPS queues driven over IPP (HTTP), never through `lp` or `lpstat`.
 
-No pycups (it needs a compiler and libcups headers). Every call runs with LANG=C so the output we parse is
-English whatever the host's locale, and with a timeout so a wedged cupsd cannot hang a kiosk check-in.
+A serving process must never fork once it has threads (DESIGN.md, Processes): a `lpstat` run while a native
+thread did numpy froze the whole gevent server, OpenBLAS's fork handler waiting on its own worker for ever. So
+this module speaks IPP to the scheduler itself (kiosk.badges.ipp, over `http.client`, whose sockets gevent makes
+cooperative), with a timeout on every request so a wedged cupsd cannot hang a kiosk check-in.
+
+The scheduler is CUPS_SERVER when set (host, host:port or a socket path, as for CUPS's own commands), else
+localhost:631.
 """
 from __future__ import annotations
 
+import getpass
+import http.client
+import itertools
 import os
 import re
-import subprocess
-import tempfile
+import socket
 from dataclasses import dataclass, field
 from typing import Sequence
+from urllib.parse import quote
 
-#: Seconds before a CUPS command is given up on.
+from . import ipp
+
+#: Seconds before a CUPS request is given up on (connecting, or waiting for the answer).
 COMMAND_TIMEOUT = 15.0
 SUBMIT_TIMEOUT = 30.0
+DEFAULT_SERVER = "localhost"
+DEFAULT_PORT = 631
+#: IPP name values are at most 255 octets (RFC 8011 section 5.1.3); job names are kept well short of that.
+TITLE_CHARS = 200
+NOT_RUNNING = "the CUPS scheduler (cupsd) is not running"
 
 
 class PrintError(Exception):
@@ -51,159 +66,218 @@ class JobStatus:
     details: dict = field(default_factory=dict, compare=False)
 
 
-def _run(args: list[str], *, stdin: bytes | None = None,
-         timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess:
-    env = dict(os.environ, LANG="C", LC_ALL="C")
+# ---------------------------------------------------------------------------------------------- transport
+
+_request_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Server:
+    """Where the CUPS scheduler listens: a TCP host and port, or a local socket path."""
+
+    host: str = DEFAULT_SERVER
+    port: int = DEFAULT_PORT
+    socket_path: str | None = None
+
+    def __str__(self) -> str:
+        return self.socket_path or f"{self.host}:{self.port}"
+
+    def uri(self, path: str) -> str:
+        """An ipp:// URI on this server (CUPS reads only its path, but it must be a whole URI)."""
+        if self.socket_path:
+            return f"ipp://localhost{path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ipp://{host}:{self.port}{path}"
+
+
+def cups_server(environ=os.environ) -> Server:
+    """The scheduler CUPS_SERVER names (host, host:port, [v6]:port or /socket/path), else localhost:631."""
+    value = (environ.get("CUPS_SERVER") or "").strip()
+    if not value:
+        return Server()
+    if value.startswith("/"):
+        return Server(socket_path=value)
+    value = value.split("/", 1)[0]  # CUPS allows a "/version=1.1" suffix
+    host, port = value, DEFAULT_PORT
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        if rest.startswith(":") and rest[1:].isdigit():
+            port = int(rest[1:])
+    elif value.count(":") == 1:
+        name, _, number = value.partition(":")
+        if not number.isdigit():
+            raise PrintError(f"CUPS_SERVER={value!r} is not host[:port]")
+        host, port = name, int(number)
+    return Server(host or DEFAULT_SERVER, port)
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a local socket (cupsd's /run/cups/cups.sock)."""
+
+    def __init__(self, path: str, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class _Cups:
+    """One HTTP connection to the scheduler, for one or a few IPP requests (closed on exit)."""
+
+    def __init__(self, timeout: float = COMMAND_TIMEOUT):
+        self.server = cups_server()
+        self.timeout = timeout
+        if self.server.socket_path:
+            self._conn = _UnixHTTPConnection(self.server.socket_path, timeout)
+        else:
+            self._conn = http.client.HTTPConnection(self.server.host, self.server.port, timeout=timeout)
+
+    def __enter__(self) -> "_Cups":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._conn.close()
+
+    def call(self, path: str, operation: int, *attrs: ipp.Attr, data: bytes = b"") -> ipp.Response:
+        """Send one IPP request to `path` ("/", "/printers/X", "/jobs/") and decode the answer."""
+        body = ipp.encode_request(operation, next(_request_ids) & 0x7FFFFFFF, [ipp.operation_attributes(*attrs)],
+                                  data)
+        try:
+            self._conn.request("POST", path, body=body, headers={"Content-Type": "application/ipp"})
+            answer = self._conn.getresponse()
+            payload = answer.read()
+        except (ConnectionRefusedError, FileNotFoundError) as exc:
+            raise PrintError(NOT_RUNNING + f" (nothing answers at {self.server})") from exc
+        except (socket.timeout, TimeoutError) as exc:
+            raise PrintError(f"CUPS at {self.server} did not answer within {self.timeout:g} s "
+                             "(is cupsd wedged?)") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise PrintError(f"cannot talk to CUPS at {self.server}: {exc}") from exc
+        if answer.status != 200:
+            raise PrintError(f"CUPS at {self.server} answered HTTP {answer.status} {answer.reason}".strip())
+        try:
+            return ipp.decode_response(payload)
+        except ipp.IPPError as exc:
+            raise PrintError(f"CUPS at {self.server} sent a broken answer: {exc}") from exc
+
+
+def _user() -> str:
     try:
-        return subprocess.run(args, input=stdin, capture_output=True, timeout=timeout, env=env, check=False)
-    except FileNotFoundError as exc:
-        raise PrintError(f"{args[0]} not found: install the CUPS client (Debian: cups-client)") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise PrintError(f"{args[0]} did not answer within {timeout:g} s (is cupsd wedged?)") from exc
+        return getpass.getuser()
+    except Exception:  # no login name (a container's odd uid): CUPS still needs one to own the job
+        return "givetake"
 
 
-def _text(stream: bytes) -> str:
-    return stream.decode("utf-8", "replace")
-
-
-def _scheduler_error(err: str) -> str | None:
-    lowered = err.lower()
-    if "scheduler is not running" in lowered or "connection refused" in lowered or "bad file descriptor" in lowered:
-        return "the CUPS scheduler (cupsd) is not running"
-    return None
+def _failure(response: ipp.Response) -> str:
+    return response.status_message or response.status_name
 
 
 # ------------------------------------------------------------------------------------------------- queues
 
-_PRINTER_LINE = re.compile(r"^printer (\S+) (?:is (idle)|now (printing)|(disabled))\b")
-_ACCEPT_LINE = re.compile(r"^(\S+) (accepting|not accepting) requests")
-_DEFAULT_LINE = re.compile(r"^system default destination: (\S+)")
+_PRINTER_ATTRIBUTES = ("printer-name", "printer-state", "printer-is-accepting-jobs", "printer-info",
+                       "printer-state-message", "printer-state-reasons")
+_PRINTER_STATES = {"idle": "idle", "processing": "printing", "stopped": "stopped"}
+#: printer-state-reasons that say nothing a person would act on (a disabled queue says "paused").
+_QUIET_REASONS = {"none", "paused"}
 
 
-def parse_lpstat(output: str) -> list[Printer]:
-    """Printers from `lpstat -l -p -a -d` output (LANG=C); tolerant of lines it does not know."""
-    states: dict[str, str] = {}
-    stop_reasons: dict[str, list[str]] = {}
-    descriptions: dict[str, str] = {}
-    accepting: dict[str, bool] = {}
-    reject_reasons: dict[str, list[str]] = {}
-    default = None
-    labeled: set[str] = set()
-    current: tuple[str, str] | None = None  # (kind, name) whose indented lines follow
-    for raw in output.splitlines():
-        if raw[:1] in ("\t", " "):
-            line = raw.strip()
-            if not current or not line:
-                continue
-            kind, name = current
-            if kind == "printer":
-                if line.startswith("Description:"):
-                    descriptions[name] = line.partition(":")[2].strip()
-                if ":" in line:
-                    labeled.add(name)
-                elif name not in labeled:
-                    # unlabeled lines before the -l details are the printer-state-message ("Paused")
-                    stop_reasons.setdefault(name, []).append(line)
-            elif kind == "accept":
-                reject_reasons.setdefault(name, []).append(line)
-            continue
-        current = None
-        m = _PRINTER_LINE.match(raw)
-        if m:
-            name = m.group(1)
-            states[name] = "idle" if m.group(2) else "printing" if m.group(3) else "stopped"
-            current = ("printer", name)
-            continue
-        m = _ACCEPT_LINE.match(raw)
-        if m:
-            accepting[m.group(1)] = m.group(2) == "accepting"
-            current = ("accept", m.group(1))
-            continue
-        m = _DEFAULT_LINE.match(raw)
-        if m:
-            default = m.group(1)
-    printers = []
-    for name, state in states.items():
-        is_accepting = accepting.get(name, True)
-        reasons = []
-        if state == "stopped":
-            reasons.append("stopped" + (f": {'; '.join(stop_reasons[name])}" if stop_reasons.get(name) else ""))
-        if not is_accepting:
-            reasons.append("not accepting jobs" + (f": {'; '.join(reject_reasons[name])}"
-                                                   if reject_reasons.get(name) else ""))
-        printers.append(Printer(name=name, state=state, accepting=is_accepting, is_default=name == default,
-                                info=descriptions.get(name, ""), reason="; ".join(reasons)))
-    return printers
+def _printer_of(group: ipp.Group, default: str | None) -> Printer:
+    name = str(group.get("printer-name", ""))
+    state = _PRINTER_STATES[ipp.PRINTER_STATES.get(group.get("printer-state"), "idle")]
+    accepting = bool(group.get("printer-is-accepting-jobs", True))
+    message = str(group.get("printer-state-message") or "").strip()
+    keywords = [str(r) for r in group.all("printer-state-reasons") if r and str(r) not in _QUIET_REASONS]
+    why = message or ", ".join(keywords)
+    reasons = []
+    if state == "stopped":
+        reasons.append("stopped" + (f": {why}" if why else ""))
+    if not accepting:
+        reasons.append("not accepting jobs" + (f": {why}" if why and state != "stopped" else ""))
+    return Printer(name=name, state=state, accepting=accepting, is_default=name == default,
+                   info=str(group.get("printer-info") or ""), reason="; ".join(reasons))
+
+
+def _default_printer(cups: _Cups) -> str | None:
+    response = cups.call("/", ipp.CUPS_GET_DEFAULT,
+                         ipp.Attr(ipp.KEYWORD, "requested-attributes", "printer-name"))
+    if not response.ok:
+        return None  # client-error-not-found: no default set
+    for group in response.groups_of(ipp.PRINTER_ATTRIBUTES):
+        return group.get("printer-name")
+    return None
 
 
 def list_printers() -> list[Printer]:
     """Every CUPS queue with its state; an empty list when none is set up."""
-    proc = _run(["lpstat", "-l", "-p", "-a", "-d"])
-    out, err = _text(proc.stdout), _text(proc.stderr)
-    if proc.returncode != 0:
-        if "no destinations added" in err.lower():
-            return []
-        raise PrintError(_scheduler_error(err) or f"lpstat failed: {err.strip() or proc.returncode}")
-    return parse_lpstat(out)
+    with _Cups() as cups:
+        response = cups.call("/", ipp.CUPS_GET_PRINTERS,
+                             ipp.Attr(ipp.KEYWORD, "requested-attributes", *_PRINTER_ATTRIBUTES),
+                             ipp.Attr(ipp.NAME, "requesting-user-name", _user()))
+        if response.status == ipp.NOT_FOUND:
+            return []  # no destinations added
+        if not response.ok:
+            raise PrintError(f"CUPS could not list printers: {_failure(response)}")
+        default = _default_printer(cups)
+    return [_printer_of(group, default) for group in response.groups_of(ipp.PRINTER_ATTRIBUTES)
+            if group.get("printer-name")]
+
+
+def _printer_state(cups: _Cups, name: str) -> Printer | None:
+    response = cups.call(f"/printers/{quote(name)}", ipp.GET_PRINTER_ATTRIBUTES,
+                         ipp.Attr(ipp.URI, "printer-uri", cups.server.uri(f"/printers/{quote(name)}")),
+                         ipp.Attr(ipp.KEYWORD, "requested-attributes", *_PRINTER_ATTRIBUTES))
+    groups = response.groups_of(ipp.PRINTER_ATTRIBUTES)
+    return _printer_of(groups[0], None) if response.ok and groups else None
 
 
 # --------------------------------------------------------------------------------------------------- jobs
 
-_REQUEST_ID = re.compile(r"request id is (\S+)")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_KEYWORD = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def _clean_title(title: str) -> str:
+    """A job name CUPS will take: no control characters, at most TITLE_CHARS characters and 255 octets."""
+    text = " ".join(_CONTROL.sub(" ", title or "").split())[:TITLE_CHARS]
+    return text.encode("utf-8")[:255].decode("utf-8", "ignore") or "badge"
+
+
+def _check_queue_name(printer: str) -> None:
+    if not printer or printer.startswith("-") or any(ch in printer for ch in " /#\\\t\n") \
+            or _CONTROL.search(printer):
+        raise PrintError(f"not a CUPS queue name: {printer!r}")
 
 
 def submit_job(pdf: bytes, printer: str, *, title: str, media: str | None = None, copies: int = 1) -> str:
     """Send a PDF to a CUPS queue; return the CUPS job id (e.g. "BadgePDF-12")."""
     if not pdf.startswith(b"%PDF"):
         raise PrintError("not a PDF")
-    if not printer or printer.startswith("-") or any(ch in printer for ch in " /#\t"):
-        raise PrintError(f"not a CUPS queue name: {printer!r}")
-    args = ["lp", "-d", printer, "-t", _CONTROL.sub(" ", title)[:200] or "badge", "-n", str(max(1, int(copies)))]
-    if media:
-        args += ["-o", f"media={media}"]
-    proc = _run(args, stdin=pdf, timeout=SUBMIT_TIMEOUT)  # no file argument: lp reads the job from stdin
-    out, err = _text(proc.stdout), _text(proc.stderr).strip()
-    m = _REQUEST_ID.search(out)
-    if proc.returncode != 0 or not m:
-        raise PrintError(f"{printer}: {_scheduler_error(err) or err or out.strip() or 'lp failed'}")
-    return m.group(1)
-
-
-def cancel_job(job_id: str) -> None:
-    """Cancel a queued or printing job."""
-    proc = _run(["cancel", job_id])
-    if proc.returncode != 0:
-        raise PrintError(f"cancel {job_id}: {_text(proc.stderr).strip()}")
-
-
-_IPP_GET_JOB = """{
-    NAME "Get job state"
-    OPERATION Get-Job-Attributes
-    GROUP operation-attributes-tag
-    ATTR charset attributes-charset utf-8
-    ATTR naturalLanguage attributes-natural-language en
-    ATTR uri printer-uri $uri
-    ATTR integer job-id $job
-    ATTR name requesting-user-name $user
-    ATTR keyword requested-attributes job-state,job-state-reasons,job-printer-state-message
-    STATUS successful-ok
-    DISPLAY job-state
-    DISPLAY job-state-reasons
-    DISPLAY job-printer-state-message
-}
-"""
-
-# IPP job-state -> ours. "processing-stopped" means the printer stopped under the job: it is still queued.
-_IPP_STATES = {"pending": "queued", "pending-held": "queued", "processing": "printing",
-               "processing-stopped": "queued", "canceled": "failed", "aborted": "failed", "completed": "done"}
-
-
-def _cups_server_uri() -> str:
-    server = os.environ.get("CUPS_SERVER", "")
-    if server and not server.startswith("/"):
-        return f"ipp://{server}"
-    return "ipp://localhost"
+    _check_queue_name(printer)
+    path = f"/printers/{quote(printer)}"
+    with _Cups(SUBMIT_TIMEOUT) as cups:
+        attrs = [ipp.Attr(ipp.URI, "printer-uri", cups.server.uri(path)),
+                 ipp.Attr(ipp.NAME, "requesting-user-name", _user()),
+                 ipp.Attr(ipp.NAME, "job-name", _clean_title(title)),
+                 ipp.Attr(ipp.MIME_MEDIA_TYPE, "document-format", "application/pdf")]
+        # Job template attributes may go in the operation group too (CUPS and RFC 8011 section 4.2.1.1 allow it).
+        attrs.append(ipp.Attr(ipp.INTEGER, "copies", max(1, int(copies))))
+        if media:
+            attrs.append(ipp.Attr(ipp.KEYWORD if _KEYWORD.match(media) else ipp.NAME, "media", media))
+        response = cups.call(path, ipp.PRINT_JOB, *attrs, data=pdf)
+    if not response.ok:
+        raise PrintError(f"{printer}: {_failure(response)}")
+    job_id = next((g.get("job-id") for g in response.groups_of(ipp.JOB_ATTRIBUTES) if g.get("job-id")), None)
+    if not isinstance(job_id, int):
+        raise PrintError(f"{printer}: CUPS accepted the job but sent no job id")
+    return f"{printer}-{job_id}"
 
 
 def _split_job_id(job_id: str) -> tuple[str, int]:
@@ -213,66 +287,51 @@ def _split_job_id(job_id: str) -> tuple[str, int]:
     return queue, int(number)
 
 
-def _ipp_job_state(job_id: str) -> JobStatus | None:
-    """Job state straight from the scheduler via ipptool; None when ipptool is not installed."""
-    queue, number = _split_job_id(job_id)
-    with tempfile.NamedTemporaryFile("w", suffix=".test", prefix="givetake-") as test:
-        test.write(_IPP_GET_JOB)
-        test.flush()
-        try:
-            proc = _run(["ipptool", "-T", str(int(COMMAND_TIMEOUT)), "-d", f"job={number}",
-                         f"{_cups_server_uri()}/printers/{queue}", test.name])
-        except PrintError:
-            return None  # ipptool missing (Debian: cups-ipp-utils): fall back to lpstat
-    out = _text(proc.stdout)
-    if proc.returncode != 0:
-        if "does not exist" in out.lower() or "not-found" in out.lower():
-            return JobStatus("failed", f"CUPS has no job {job_id}")
-        return None
-    lines = [ln for ln in out.splitlines() if ln.strip() and not set(ln.strip()) <= {"-", " "}]
-    if len(lines) < 2:
-        return None
-    parts = lines[1].split(None, 2)
-    ipp_state = parts[0]
-    reasons = parts[1] if len(parts) > 1 else ""
-    message = parts[2].strip() if len(parts) > 2 else ""
-    state = _IPP_STATES.get(ipp_state, "queued")
-    detail = ", ".join(r for r in reasons.split(",") if r and r not in ("none", "processing-to-stop-point",
-                                                                        "job-completed-successfully"))
-    reason = "; ".join(x for x in (ipp_state if state == "failed" else "", detail, message) if x)
-    return JobStatus(state, reason, {"ipp_state": ipp_state, "job_state_reasons": reasons})
+def cancel_job(job_id: str) -> None:
+    """Cancel a queued or printing job."""
+    _, number = _split_job_id(job_id)
+    with _Cups() as cups:
+        response = cups.call("/jobs/", ipp.CANCEL_JOB,
+                             ipp.Attr(ipp.URI, "job-uri", cups.server.uri(f"/jobs/{number}")),
+                             ipp.Attr(ipp.NAME, "requesting-user-name", _user()))
+    if not response.ok:
+        raise PrintError(f"cancel {job_id}: {_failure(response)}")
 
 
-def _lpstat_job_ids(which: str) -> set[str]:
-    proc = _run(["lpstat", "-W", which, "-o"])
-    if proc.returncode != 0:
-        err = _text(proc.stderr)
-        if _scheduler_error(err):
-            raise PrintError(_scheduler_error(err))
-    return {line.split()[0] for line in _text(proc.stdout).splitlines() if line and not line[0].isspace()}
+# IPP job-state -> ours. "processing-stopped" means the printer stopped under the job: it is still queued.
+_IPP_STATES = {"pending": "queued", "pending-held": "queued", "processing": "printing",
+               "processing-stopped": "queued", "canceled": "failed", "aborted": "failed", "completed": "done"}
+#: job-state-reasons that only say the obvious.
+_QUIET_JOB_REASONS = {"none", "processing-to-stop-point", "job-completed-successfully", "job-incoming",
+                      "job-queued", "job-printing"}
 
 
 def job_status(job_id: str) -> JobStatus:
     """The state of a job submitted with submit_job: queued, printing, done or failed (+ why)."""
-    _split_job_id(job_id)
-    status = _ipp_job_state(job_id)
-    if status is not None:
-        if status.state == "queued":
-            queue = job_id.rpartition("-")[0]
-            printer = next((p for p in list_printers() if p.name == queue), None)
+    queue, number = _split_job_id(job_id)
+    with _Cups() as cups:
+        response = cups.call("/jobs/", ipp.GET_JOB_ATTRIBUTES,
+                             ipp.Attr(ipp.URI, "job-uri", cups.server.uri(f"/jobs/{number}")),
+                             ipp.Attr(ipp.NAME, "requesting-user-name", _user()),
+                             ipp.Attr(ipp.KEYWORD, "requested-attributes", "job-state", "job-state-reasons",
+                                      "job-printer-state-message", "job-state-message"))
+        if response.status == ipp.NOT_FOUND:
+            return JobStatus("failed", f"CUPS has no job {job_id}")
+        if not response.ok:
+            raise PrintError(f"job {job_id}: {_failure(response)}")
+        job = next(iter(response.groups_of(ipp.JOB_ATTRIBUTES)), ipp.Group(ipp.JOB_ATTRIBUTES))
+        ipp_state = ipp.JOB_STATES.get(job.get("job-state"), "pending")
+        keywords = [str(r) for r in job.all("job-state-reasons")]
+        message = str(job.get("job-printer-state-message") or job.get("job-state-message") or "").strip()
+        state = _IPP_STATES[ipp_state]
+        detail = ", ".join(r for r in keywords if r and r not in _QUIET_JOB_REASONS)
+        reason = "; ".join(x for x in (ipp_state if state == "failed" else "", detail, message) if x)
+        details = {"ipp_state": ipp_state, "job_state_reasons": ",".join(keywords)}
+        if state == "queued":
+            printer = _printer_state(cups, queue)
             if printer is not None and not printer.usable:
-                return JobStatus("queued", printer.reason or "printer stopped", status.details)
-        return status
-    # Without ipptool lpstat still tells pending from finished, but not printed from cancelled.
-    if job_id in _lpstat_job_ids("not-completed"):
-        queue = job_id.rpartition("-")[0]
-        printer = next((p for p in list_printers() if p.name == queue), None)
-        if printer is not None and printer.state == "printing":
-            return JobStatus("printing")
-        return JobStatus("queued", printer.reason if printer else "")
-    if job_id in _lpstat_job_ids("completed"):
-        return JobStatus("done", "finished (install cups-ipp-utils to tell printed from cancelled)")
-    return JobStatus("failed", f"CUPS has no job {job_id}")
+                return JobStatus("queued", printer.reason or "printer stopped", details)
+    return JobStatus(state, reason, details)
 
 
 def print_with_failover(pdf: bytes, printers: Sequence[str], *, title: str,
@@ -296,3 +355,10 @@ def print_with_failover(pdf: bytes, printers: Sequence[str], *, title: str,
             reasons[name] = str(exc)
     summary = "; ".join(f"{name}: {why}" for name, why in reasons.items())
     raise PrintError(f"no printer took the job ({summary})", reasons)
+
+
+def cups_reachable() -> str:
+    """A line saying where CUPS answers and how many queues it has; PrintError when it does not answer."""
+    printers = list_printers()
+    usable = sum(p.usable for p in printers)
+    return f"CUPS at {cups_server()}: {len(printers)} queue(s), {usable} ready"

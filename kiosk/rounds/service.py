@@ -6,12 +6,13 @@ who already met (no repeats across rounds).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from operator import call
 from typing import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from matcher import RoundResult
@@ -24,6 +25,9 @@ from ..realtime import publish
 
 #: A round needs at least this many people present.
 MIN_PEOPLE = 2
+#: While a round is stored the loop lets other greenlets run at least this often (it holds the event loop on
+#: gevent: the matcher loop is a patched thread).
+YIELD_EVERY_S = 0.01
 
 
 def meeting_point(event: Event, index: int) -> str:
@@ -102,10 +106,15 @@ def store_round(session: Session, event_id: int, engine, plan: RoundPlan) -> Rou
     session.flush()
     head = {"round_id": row.id, "number": number, "starts_at": starts.isoformat(), "ends_at": ends.isoformat(),
             "minutes": int(event.round_minutes or 10)}
+    stored = _store_matches(session, event_id, engine, [g["ids"] for g in groups], row.id)
     screen_groups = []
+    turn = time.monotonic()
     for group in groups:
         ids = group["ids"]
-        matches = _store_group(session, event_id, engine, ids, row.id)
+        matches = [stored[(min(a, b), max(a, b))] for i, a in enumerate(ids) for b in ids[i + 1:]]
+        if time.monotonic() - turn > YIELD_EVERY_S:  # on gevent: pages and sockets get a turn
+            time.sleep(0)
+            turn = time.monotonic()
         for pid in ids:
             me = people[pid]
             partners = [people[o] for o in ids if o != pid]
@@ -122,22 +131,30 @@ def store_round(session: Session, event_id: int, engine, plan: RoundPlan) -> Rou
     return row
 
 
-def _store_group(session: Session, event_id: int, engine, ids: list[int], round_id: int) -> list[Match]:
-    """A Match row (source=round) for every pair in a pair or trio that has none yet."""
-    rows = []
-    for i, a in enumerate(ids):
-        for b in ids[i + 1:]:
-            lo, hi = min(a, b), max(a, b)
-            existing = session.scalar(select(Match).where(Match.event_id == event_id, Match.a_id == lo,
-                                                          Match.b_id == hi))
-            if existing is not None:
-                rows.append(existing)
-                continue
-            found = engine.explain(lo, hi)
-            row = Match(event_id=event_id, a_id=lo, b_id=hi, score=float(found.score), direction=found.direction,
-                        reasons=[r.to_dict() for r in found.reasons], starter=found.starter,
-                        source=MatchSource.round, round_id=round_id, status=MatchStatus.suggested)
-            session.add(row)
-            rows.append(row)
+def _store_matches(session: Session, event_id: int, engine, groups: list[list[int]],
+                   round_id: int) -> dict[tuple[int, int], Match]:
+    """A Match row (source=round) for every pair in the pairs and trios that has none yet: {(lo, hi): Match}.
+
+    One query finds the pairs that already have a match and one flush inserts the rest (a query per pair
+    flushed the pending messages each time: seconds for 2,000 people, all of it holding the event loop).
+    """
+    pairs = [(min(a, b), max(a, b)) for ids in groups for i, a in enumerate(ids) for b in ids[i + 1:]]
+    if not pairs:
+        return {}
+    found = {(m.a_id, m.b_id): m for m in session.scalars(select(Match).where(
+        Match.event_id == event_id, tuple_(Match.a_id, Match.b_id).in_(pairs)))}
+    turn = time.monotonic()
+    for lo, hi in pairs:
+        if (lo, hi) in found:
+            continue
+        explained = engine.explain(lo, hi)
+        found[(lo, hi)] = Match(event_id=event_id, a_id=lo, b_id=hi, score=float(explained.score),
+                                direction=explained.direction, reasons=[r.to_dict() for r in explained.reasons],
+                                starter=explained.starter, source=MatchSource.round, round_id=round_id,
+                                status=MatchStatus.suggested)
+        session.add(found[(lo, hi)])
+        if time.monotonic() - turn > YIELD_EVERY_S:
+            time.sleep(0)
+            turn = time.monotonic()
     session.flush()
-    return rows
+    return found

@@ -134,7 +134,7 @@ def test_cli_badges_only_not_printed(app, runner, event_people, tmp_path):
 @pytest.mark.cups
 @pytest.mark.slow
 def test_a_kiosk_on_givetake_serve_prints_through_cups(app, event_people, queues, tmp_path):
-    """The same check-in on the real command (gevent): drawing off the event loop, `lp` and ipptool cooperative."""
+    """The same check-in on the real command (gevent): drawing off the event loop, IPP to CUPS cooperative."""
     import requests
 
     from tests.livesrv import ServerProcess
