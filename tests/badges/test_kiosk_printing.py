@@ -71,7 +71,7 @@ def test_a_stopped_printer_fails_over_and_a_reprint_revokes_the_old_badge(app, c
     with app.app_context():
         old_token = db.session.get(Attendee, event_people["ben"]).badge_token
     csrf = csrf_from(client.get("/kiosk/").get_data(as_text=True))
-    choose_at_kiosk(client, "Ben Okafor", csrf)
+    client.post("/kiosk/ticket", data={"code": "T-101", "csrf_token": csrf})  # his ticket: proof, so a reprint
     client.post("/kiosk/already", data={"action": "reprint", "csrf_token": csrf})
     second = wait_until(lambda: (lambda j: j if j.id != first.id and j.status == PrintStatus.done else None)(
         _job_of(app, event_people["ben"], done=False)), 60, "the reprint")
@@ -105,10 +105,16 @@ def test_every_printer_stopped_fails_with_reasons_and_admin_can_move_the_job(app
     assert retried.printer == "GiveTakeTest2"
 
 
-def test_badge_pdf_download_is_for_organizers_and_the_event_kiosks(app, client, auth, event_people, tmp_path):
+def test_badge_pdf_download_is_for_organizers_and_the_kiosk_serving_the_person(app, client, auth, event_people,
+                                                                                tmp_path):
     url = f"/badges/kiosk-conf/{event_people['chloe']}.pdf"
     assert client.get(url).status_code == 403
     pair_kiosk(app, client, event_people["event_id"])
+    assert client.get(url).status_code == 403  # a kiosk downloads nobody's badge but its current person's
+    csrf = csrf_from(client.get("/kiosk/").get_data(as_text=True))
+    choose_at_kiosk(client, "Ben Okafor", csrf)
+    assert client.get(url).status_code == 403  # serving Ben, not Chloé
+    choose_at_kiosk(client, "Chloé", csrf)
     response = client.get(url)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     need_program("pdftotext")
