@@ -53,10 +53,12 @@ def screen_event(live_server) -> dict:
     return ids
 
 
-def api_check_in(live_server, ids, attendee_id: int) -> dict:
-    """Check someone in as an API kiosk does: look their name up, choose them, check in with the grant."""
-    with live_server.app.app_context():
-        name = db.session.get(Attendee, attendee_id).full_name
+def api_check_in(live_server, ids, attendee_id: int, name: str | None = None) -> dict:
+    """Check someone in as an API kiosk does: look their name up, choose them, check in with the grant. (A server
+    in this process finds the name itself; for a `givetake serve` process, pass it.)"""
+    if name is None:
+        with live_server.app.app_context():
+            name = db.session.get(Attendee, attendee_id).full_name
     grant = api_grant(live_server.url, ids["slug"], ids["kiosk"], name)
     response = requests.post(f"{live_server.url}/api/events/{ids['slug']}/attendees/{attendee_id}/checkin",
                              json={"consent_screen": True},

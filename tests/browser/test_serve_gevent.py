@@ -65,13 +65,13 @@ def test_screen_and_phone_get_a_match_live_from_givetake_serve(served, chromium,
         wall.goto(f"{server.url}/screen/{ids['slug']}")
         expect(wall.locator("#conn")).to_have_attribute("data-state", "live")
 
-        ben = api_check_in(server, ids, ids["ben"])
+        ben = api_check_in(server, ids, ids["ben"], "Ben Okafor")
         me = phone.new_page()
         me.goto(server.url + "/" + ben["personal_url"].split("/", 3)[3])  # the path of the personal QR
         assert me.url == f"{server.url}/me"
         expect(me.locator("#conn")).to_have_attribute("data-state", "live")
 
-        api_check_in(server, ids, ids["ana"])
+        api_check_in(server, ids, ids["ana"], "Ana García")
         card = wall.locator(".match-card")
         expect(card).to_contain_text("Ana")
         expect(card).to_contain_text("Ben")
