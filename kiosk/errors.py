@@ -65,7 +65,7 @@ def wants_json() -> bool:
 
 #: Pages that devices and attendees see (kiosk, screen, phone, badge card, pairing): their error pages carry no
 #: organizer chrome and no link into admin.
-PUBLIC_PREFIXES = ("/kiosk", "/screen", "/me", "/m/", "/b/", "/pair")
+PUBLIC_PREFIXES = ("/kiosk", "/screen", "/me", "/m/", "/b/", "/pair", "/badges/")
 
 
 def _page(status: int, title: str, message: str, details=None):

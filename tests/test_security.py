@@ -42,6 +42,23 @@ def test_use_this_browser_logs_the_organizer_out_of_the_tablet(app, client):
         assert db.session.get(Device, device_id).token_hash is not None
 
 
+def test_use_this_browser_also_drops_the_remember_me_cookie(app, client):
+    """Second review, N2: with "keep me logged in", the remember cookie survived 'Use this browser' and logged the
+    tablet back in as the organizer (the session was cleared after logout_user had marked the cookie to go)."""
+    with app.app_context():
+        event = make_event(db.session, slug="remember-conf")
+        device = create_device(db.session, event, "kiosk", "Door")
+        db.session.commit()
+        device_id = device.id
+    _login(client, remember=True)
+    csrf = csrf_from(client.get("/admin/events/remember-conf/devices").get_data(as_text=True))
+    paired = client.post(f"/admin/events/remember-conf/devices/{device_id}/this-browser",
+                         data={"csrf_token": csrf})
+    dropped = [c for c in paired.headers.getlist("Set-Cookie") if c.startswith("remember_token=")]
+    assert dropped and ("Max-Age=0" in dropped[0] or "Expires=Thu, 01 Jan 1970" in dropped[0])
+    assert client.get("/admin/events/remember-conf/export.csv").status_code == 302
+
+
 def test_error_pages_of_public_paths_have_no_admin_links_even_for_an_organizer(app, client):
     _login(client)
     for path in ("/kiosk/nothing", "/screen/nothing", "/b/nothing", "/m/nothing"):

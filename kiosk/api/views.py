@@ -116,13 +116,13 @@ def _event(slug: str, *kinds: DeviceKind) -> Event:
 GRANT_HEADER = "X-Kiosk-Grant"
 
 
-def _event_attendee(slug: str, attendee_id: int, *, changes: bool = False,
+def _event_attendee(slug: str, attendee_id: int, *, needs_proof: bool = False,
                     with_cards: bool = True) -> tuple[Event, Attendee]:
     """The event and one of its attendees, as this caller may reach them.
 
     Organizers reach anyone. A kiosk reaches only the person it is serving: its `X-Kiosk-Grant` (from choosing a
     lookup result, a ticket scan or a walk-in) must name them; and for someone already checked in it changes
-    nothing unless they proved it is them (a ticket or badge scan), exactly as at the kiosk pages.
+    nothing and gets no badge unless they proved it is them (their ticket scanned), exactly as at the kiosk pages.
     """
     event = _event(slug, DeviceKind.kiosk)
     device = g.api_actor.device
@@ -135,8 +135,8 @@ def _event_attendee(slug: str, attendee_id: int, *, changes: bool = False,
     person, proof = checkin.granted_attendee(db.session, event, device, grant)
     if person.id != attendee_id:
         raise Forbidden("This kiosk is not serving that attendee.", code="not_your_attendee")
-    if changes and person.checked_in_at is not None and not proof:
-        raise Forbidden("They are checked in already: scan their badge or ticket (lookup-ticket) before changing "
+    if needs_proof and person.checked_in_at is not None and not proof:
+        raise Forbidden("They are checked in already: scan their ticket (lookup-ticket) before changing "
                         "anything.", code="proof_needed")
     return event, person
 
@@ -169,7 +169,7 @@ def _check_types(data: dict) -> None:
 
 
 #: Fields of an answer that are secrets: stored only sealed under the client's Idempotency-Key.
-SECRET_FIELDS = ("personal_token", "personal_url")
+SECRET_FIELDS = ("personal_token", "personal_url", "grant")
 
 
 def _stored_body(body: dict, key: str) -> dict:
@@ -266,10 +266,10 @@ def lookup_ticket(slug: str):
     code = _body().get("code")
     if not isinstance(code, str):
         raise ValidationFailed("Send the scanned code as a string in `code`.", details={"code": "required"})
-    person = checkin.lookup_by_ticket(db.session, event, code)
+    person, proof = checkin.lookup_by_code(db.session, event, code)
     if g.api_actor.device is None:
         return jsonify({"attendee": {**for_lookup(person), "id": person.id}})
-    return jsonify(_for_kiosk(person, proof=True))  # their own ticket or badge: proof that it is them
+    return jsonify(_for_kiosk(person, proof=proof))  # their own ticket is proof; a (public) badge is not
 
 
 @bp.post("/events/<slug>/attendees")
@@ -299,7 +299,7 @@ def attendee(slug: str, attendee_id: int):
 @writes
 def attendee_update(slug: str, attendee_id: int):
     """Correct details or change consents."""
-    event, person = _event_attendee(slug, attendee_id, changes=True)
+    event, person = _event_attendee(slug, attendee_id, needs_proof=True)
     data = _body()
     allowed = {"first_name", "last_name", "company", "title", "pronouns", "consent_screen", "consent_share"}
     if g.api_actor.organizer is not None:
@@ -331,7 +331,7 @@ def _card_items(data: dict, key: str) -> list | None:
 @writes
 def cards_update(slug: str, attendee_id: int):
     """Replace the offer and/or need cards; the matcher re-runs for attendees who are here."""
-    event, person = _event_attendee(slug, attendee_id, changes=True)
+    event, person = _event_attendee(slug, attendee_id, needs_proof=True)
     data = _body()
     offers, needs = _card_items(data, "offers"), _card_items(data, "needs")
     if offers is None and needs is None:
@@ -367,7 +367,7 @@ def matches(slug: str, attendee_id: int):
 @limiter.limit("30 per minute", key_func=_rate_key)
 def badge(slug: str, attendee_id: int):
     """Where to download this attendee's badge PDF."""
-    event, person = _event_attendee(slug, attendee_id)
+    event, person = _event_attendee(slug, attendee_id, needs_proof=True)
     return jsonify({"pdf": url_for("badges.attendee_pdf", slug=event.slug, attendee_id=person.id, _external=True),
                     "layout": event.badge_layout, "qr": badge_url(person.badge_token, event)})
 

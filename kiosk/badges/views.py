@@ -35,11 +35,19 @@ def _organizer_or_kiosk_of(event: Event, attendee_id: int | None = None) -> None
         raise Forbidden("Sign in as an organizer, or use a kiosk paired to this event.", code="not_allowed")
     if attendee_id is None:
         return
-    serving = (session.get("kiosk") or {}).get("id")
+    # A kiosk prints or shows the badge of the person it serves only: not yet checked in, or proved it is them
+    # (their ticket), as for every other change at the kiosk; a stranger must not walk off with someone's badge.
+    state = session.get("kiosk") or {}
     grant = request.headers.get("X-Kiosk-Grant")
-    if serving != attendee_id and (not grant or granted_attendee(db.session, event, device, grant)[0].id
-                                   != attendee_id):
+    if grant:
+        person, proof = granted_attendee(db.session, event, device, grant)
+        serving = person.id
+    else:
+        serving, proof = state.get("id"), bool(state.get("proof"))
+    if serving != attendee_id:
         raise Forbidden("This kiosk is not serving that attendee.", code="not_your_attendee")
+    if not proof and load_attendee(db.session, event, attendee_id, with_cards=False).checked_in_at is not None:
+        raise Forbidden("They are checked in already: scan their ticket first.", code="proof_needed")
 
 
 def _pdf(payload: bytes, filename: str) -> Response:

@@ -76,6 +76,15 @@ _BADGE_URL = re.compile(r"/b/([A-Za-z0-9]+)/?$")
 def lookup_by_ticket(session: Session, event: Event, code: str) -> Attendee:
     """The attendee a scanned code belongs to: their ticket's QR secret (pretix), a ticket reference, an Eventbrite
     barcode, or one of our badges."""
+    return lookup_by_code(session, event, code)[0]
+
+
+def lookup_by_code(session: Session, event: Event, code: str) -> tuple[Attendee, bool]:
+    """The attendee a scanned or typed code belongs to, and whether it proves that the person holding it is them.
+
+    Their own ticket does (the QR or number from their ticket shop's mail: nobody else has seen it). A badge does
+    not: it is worn in public, photographed, and scanned by everyone who swaps contacts with them.
+    """
     raw = (code or "").strip()
     if not raw or len(raw) > 512:
         raise ValidationFailed(_("That code is empty or too long to be a ticket."), details={"code": "invalid"})
@@ -87,17 +96,18 @@ def lookup_by_ticket(session: Session, event: Event, code: str) -> Attendee:
     if found is None and raw.isdigit() and len(raw) > 3:
         # Eventbrite prints the attendee number followed by a three-digit sequence in its barcodes.
         found = session.scalar(base.where(Attendee.ticket_ref == raw[:-3]))
-    if found is None:
-        badge = _BADGE_URL.search(raw)
-        token = normalize_token(badge.group(1) if badge else raw)
-        found = session.scalar(base.where(Attendee.badge_token == token))
-        if found is None and session.scalar(select(RevokedBadgeToken.token).where(RevokedBadgeToken.token == token)):
-            raise NotFound(_("This badge was replaced by a newer one; use the newest badge or type your name."),
-                           code="badge_replaced")
+    if found is not None:
+        return found, True
+    badge = _BADGE_URL.search(raw)
+    token = normalize_token(badge.group(1) if badge else raw)
+    found = session.scalar(base.where(Attendee.badge_token == token))
+    if found is None and session.scalar(select(RevokedBadgeToken.token).where(RevokedBadgeToken.token == token)):
+        raise NotFound(_("This badge was replaced by a newer one; use the newest badge or type your name."),
+                       code="badge_replaced")
     if found is None:
         raise NotFound(_("We could not find that ticket. Type your name instead, or ask at the desk."),
                        code="ticket_not_found")
-    return found
+    return found, False
 
 
 def choice_token(device: Device | None, attendee: Attendee) -> str:
@@ -111,7 +121,7 @@ def choice_token(device: Device | None, attendee: Attendee) -> str:
 
 def serving_grant(device: Device | None, attendee: Attendee, *, proof: bool) -> str:
     """The kiosk's permission to serve one chosen person (the API's X-Kiosk-Grant header); `proof` when they
-    showed their badge or ticket (a scan) or registered just now, not only typed a name."""
+    showed their ticket (a scan) or registered just now, not only typed a name or showed a badge."""
     return sign({"d": device.id if device else None, "a": attendee.id, "p": bool(proof)}, "kiosk-grant")
 
 

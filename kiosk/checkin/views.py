@@ -92,7 +92,7 @@ def _serving():
 
 def _serve(attendee, *, editing: bool = False, proof: bool = False) -> None:
     """Remember whom this kiosk serves; `editing` when they were checked in already and came back to edit;
-    `proof` when they showed their badge or ticket here (scanned it), not just typed a name."""
+    `proof` when they showed their ticket here (scanned it), not just typed a name or showed a badge."""
     session["kiosk"] = {"id": attendee.id, "at": time.time(), "editing": editing, "proof": proof}
 
 
@@ -107,7 +107,7 @@ def _has_proof() -> bool:
 def _require_serving():
     """The attendee being served. Someone already checked in is shown or changed nothing here (their details,
     cards, consents, a new phone code, a reprint) until they proved it is them: a typed name is not proof, their
-    badge or ticket scanned here is (or an organizer at the desk)."""
+    ticket scanned here is (or an organizer at the desk); a badge is not: it is worn in public."""
     attendee = _serving()
     if attendee is None:
         abort(redirect(url_for("kiosk.start", expired=1)))
@@ -170,13 +170,13 @@ def select_attendee():
 def ticket():
     """A scanned ticket QR (camera or USB scanner): jump straight to that attendee."""
     try:
-        attendee = service.lookup_by_ticket(db.session, g.event, request.form.get("code", ""))
+        attendee, proof = service.lookup_by_code(db.session, g.event, request.form.get("code", ""))
     except DomainError as exc:
         if request.accept_mimetypes.best == "application/json":
             return jsonify(exc.to_dict()), exc.status
         return _render("start.html", status=exc.status, query="", results=[], error=exc.message, expired=False)
-    # Their own badge or ticket: proof that it is them, for a person already checked in.
-    _serve(attendee, editing=attendee.checked_in_at is not None, proof=True)
+    # Their own ticket is proof that it is them (for a person already checked in); a badge is not (it is public).
+    _serve(attendee, editing=attendee.checked_in_at is not None, proof=proof)
     target = url_for("kiosk.already") if attendee.checked_in_at else url_for("kiosk.details")
     if request.accept_mimetypes.best == "application/json":
         return jsonify({"redirect": target})
@@ -283,7 +283,7 @@ def already():
     _serve(attendee, editing=True, proof=proof)  # from here the card steps only save: no second check-in
     if request.method == "POST":
         if not proof:
-            abort(403, _("Scan your badge or ticket first, so we know it is you."))
+            abort(403, _("Scan your ticket first, so we know it is you."))
         action = request.form.get("action")
         if action == "qr":
             token = issue_personal_token(attendee)  # the old phone link stops working: tokens are shown once

@@ -89,8 +89,8 @@ def device_action(slug: str, device_id: int, action: str):
 def _leave_as_device() -> None:
     """This browser becomes a device: no organizer stays logged in on it (session and remember-me cookie)."""
     if current_user.is_authenticated:
-        logout_user()
         flask_session.clear()
+        logout_user()  # after the clear: it leaves the note that makes Flask-Login delete the remember-me cookie
 
 
 @bp.route("/pair", methods=["GET", "POST"])

@@ -287,3 +287,21 @@ def test_stored_first_answers_expire_after_a_day(app, api, event_people):
     api.send("POST", f"{BASE}/attendees/{event_people['ben']}/checkin", {}, headers={"Idempotency-Key": "new-key", **ben})
     with app.app_context():
         assert [r.key for r in db.session.scalars(select(IdempotentResponse))] == [hash_token("new-key")]
+
+
+def test_a_badge_scanned_through_the_api_is_no_proof(app, api, event_people):
+    """Second review, N1: a typed name gave the badge URL, and that badge URL scanned at lookup-ticket gave a grant
+    with proof: enough to rename someone checked in."""
+    ben = event_people["ben"]
+    by_name = api.serving(api.choose("Ben Okafor")["grant"])
+    assert api.send("POST", f"{BASE}/attendees/{ben}/checkin", {}, headers=by_name).status_code == 200
+    again = api.serving(api.choose("Ben Okafor")["grant"])
+    assert api.get(f"{BASE}/attendees/{ben}/badge", headers=again).get_json()["code"] == "proof_needed"
+    with app.app_context():
+        badge = db.session.get(Attendee, ben).badge_token
+    scanned = api.send("POST", f"{BASE}/attendees/lookup-ticket", {"code": f"https://give.example.org/b/{badge}"})
+    renamed = api.send("PATCH", f"{BASE}/attendees/{ben}", {"first_name": "Pwned"},
+                       headers=api.serving(scanned.get_json()["grant"]))
+    assert renamed.status_code == 403 and renamed.get_json()["code"] == "proof_needed"
+    with app.app_context():
+        assert db.session.get(Attendee, ben).first_name == "Ben"

@@ -160,11 +160,11 @@ def test_already_checked_in_offers_reprint_and_a_new_phone_code(app, kiosk_clien
     kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
     with app.app_context():
         first_hash = db.session.get(Attendee, event_people["chloe"]).personal_token_hash
-    # By name only, someone already here gets nothing of theirs: the page asks for their badge or ticket.
+    # By name only, someone already here gets nothing of theirs: the page asks for their ticket.
     r = choose_at_kiosk(kiosk_client, "Chloé", csrf)
     assert r.headers["Location"].endswith("/kiosk/already")
     asked = kiosk_client.get("/kiosk/already").get_data(as_text=True)
-    assert "already checked in" in asked and "scan your badge or your ticket" in asked
+    assert "already checked in" in asked and "scan your ticket" in asked
     assert 'value="qr"' not in asked and 'value="reprint"' not in asked
     refused = kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf})
     assert refused.status_code == 403 and "<svg" not in refused.get_data(as_text=True)
@@ -362,3 +362,26 @@ def test_a_stranger_who_types_a_name_cannot_take_over_or_edit_someone_checked_in
         assert ana.first_name == "Ana" and ana.consent_share == ["email"]
         assert [c.text for c in ana.cards_of(CardKind.offer)] == ["I review pitch decks and term sheets"]
         assert db.session.scalars(select(PrintJob)).all() == []
+
+
+def test_a_badge_seen_on_someone_is_not_proof_that_it_is_them(app, kiosk_client, event_people):
+    """Regression (second review): a badge's QR is public (worn, photographed, scanned for contacts), so scanning it
+    at the kiosk must not unlock a new phone code or edits; only their ticket does."""
+    from kiosk.checkin.service import check_in
+    with app.app_context():
+        s = db.session
+        check_in(s, s.get(Event, event_people["event_id"]), s.get(Attendee, event_people["ana"]))
+        s.commit()
+        badge_token = s.get(Attendee, event_people["ana"]).badge_token
+    csrf = _csrf(kiosk_client)
+    scanned = kiosk_client.post("/kiosk/ticket", data={"code": f"https://give.example.org/b/{badge_token}",
+                                                       "csrf_token": csrf})
+    assert scanned.headers["Location"].endswith("/kiosk/already")
+    assert "scan your ticket" in kiosk_client.get("/kiosk/already").get_data(as_text=True)
+    assert kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf}).status_code == 403
+    assert kiosk_client.get(f"/badges/kiosk-conf/{event_people['ana']}.pdf").status_code == 403
+    # Her ticket is proof.
+    kiosk_client.post("/kiosk/ticket", data={"code": "T-100", "csrf_token": csrf})
+    assert kiosk_client.get(f"/badges/kiosk-conf/{event_people['ana']}.pdf").status_code == 200
+    page = kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf}).get_data(as_text=True)
+    assert "<svg" in page
