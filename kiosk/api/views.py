@@ -132,7 +132,7 @@ def _event_attendee(slug: str, attendee_id: int, *, needs_proof: bool = False,
     if not grant:
         raise Forbidden(f"A kiosk acts only for the person it serves: send {GRANT_HEADER} from "
                         "attendees/select, lookup-ticket or a walk-in.", code="no_grant")
-    person, proof = checkin.granted_attendee(db.session, event, device, grant)
+    person, proof = checkin.granted_attendee(db.session, event, device, grant, with_cards=with_cards)
     if person.id != attendee_id:
         raise Forbidden("This kiosk is not serving that attendee.", code="not_your_attendee")
     if needs_proof and person.checked_in_at is not None and not proof:

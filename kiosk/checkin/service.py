@@ -137,10 +137,11 @@ def chosen_attendee(session: Session, event: Event, device: Device | None, choic
     return load_attendee(session, event, _signed(device, choice, "kiosk-choice", CHOICE_TTL)["a"])
 
 
-def granted_attendee(session: Session, event: Event, device: Device | None, grant: str) -> tuple[Attendee, bool]:
+def granted_attendee(session: Session, event: Event, device: Device | None, grant: str, *,
+                     with_cards: bool = True) -> tuple[Attendee, bool]:
     """The person a kiosk is serving (a `serving_grant`) and whether they proved it is them, or Forbidden."""
     payload = _signed(device, grant, "kiosk-grant", GRANT_TTL)
-    return load_attendee(session, event, payload["a"]), bool(payload.get("p"))
+    return load_attendee(session, event, payload["a"], with_cards=with_cards), bool(payload.get("p"))
 
 
 def register_walkin(session: Session, event: Event, fields: dict, *, source: str = "walkin") -> Attendee:
