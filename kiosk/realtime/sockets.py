@@ -3,7 +3,7 @@
 Catch-up without gaps or duplicates: the handler joins the room *first*, then sends every logged message of that
 room with seq > last_seq, in order, then answers the join. A message committed meanwhile may arrive both live
 and in the replay, possibly before it; clients therefore hold live messages until the join is answered and drop
-any seq they have seen (static/js/feed.js does this; so does the test client).
+any seq they have seen (static/js/feed.js does this; tests/browser/test_feed.py tests it in Chromium).
 """
 from __future__ import annotations
 
