@@ -29,32 +29,33 @@ def api_server(app, event_people):
     server.stop()
 
 
-def _run(url: str, *headers: str) -> subprocess.CompletedProcess:
+def _run(url: str, *headers: str, cwd=None) -> subprocess.CompletedProcess:
     args = [SCHEMATHESIS, "run", f"{url}/api/openapi.json", "--checks",
             "not_a_server_error,response_schema_conformance", "-n", str(EXAMPLES), "--seed", "1"]
     for header in headers:
         args += ["-H", header]
-    return subprocess.run(args, capture_output=True, text=True, timeout=900)
+    # In a folder of its own: schemathesis keeps a cache of what it found in .schemathesis/ under the cwd.
+    return subprocess.run(args, capture_output=True, text=True, timeout=900, cwd=cwd)
 
 
 @pytest.mark.slow
-def test_schemathesis_with_a_kiosk_token(app, api_server, event_people):
+def test_schemathesis_with_a_kiosk_token(app, api_server, event_people, tmp_path):
     with app.app_context():
         s = db.session
         device = create_device(s, s.get(Event, event_people["event_id"]), "kiosk", "Fuzzed")
         _, token = pair(s, device.pairing_code)
         s.commit()
-    result = _run(api_server.url, f"Authorization: Bearer {token}")
+    result = _run(api_server.url, f"Authorization: Bearer {token}", cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 
 @pytest.mark.slow
-def test_schemathesis_with_an_organizer_session(app, api_server, event_people):
+def test_schemathesis_with_an_organizer_session(app, api_server, event_people, tmp_path):
     http = requests.Session()
     http.post(f"{api_server.url}/login", data={"email": ORGANIZER_EMAIL, "password": ORGANIZER_PASSWORD,
                                                "csrf_token": csrf_from(http.get(f"{api_server.url}/login").text)})
     csrf = csrf_from(http.get(f"{api_server.url}/admin/").text)
     cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
     result = _run(api_server.url, f"Cookie: {cookie}", f"X-CSRFToken: {csrf}",
-                  f"User-Agent: {http.headers['User-Agent']}")
+                  f"User-Agent: {http.headers['User-Agent']}", cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
