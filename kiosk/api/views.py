@@ -152,7 +152,7 @@ def _lookup_results(people: list[Attendee]) -> list[dict]:
     device = g.api_actor.device
     if device is None:
         return [{**for_lookup(a), "id": a.id} for a in people]
-    return [{**for_lookup(a), "choice": checkin.choice_token(device, a)} for a in people]
+    return checkin.kiosk_choices(device, people)
 
 
 def _check_types(data: dict) -> None:

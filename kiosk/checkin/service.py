@@ -14,6 +14,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..attendees.serialize import for_lookup
 from ..attendees.service import apply_fields, create_attendee, new_personal_token
 from ..badges.service import queue_badge_print
 from ..cards.service import replace_cards
@@ -73,14 +74,9 @@ def lookup_by_name(session: Session, event: Event, query: str) -> list[Attendee]
 _BADGE_URL = re.compile(r"/b/([A-Za-z0-9]+)/?$")
 
 
-def lookup_by_ticket(session: Session, event: Event, code: str) -> Attendee:
-    """The attendee a scanned code belongs to: their ticket's QR secret (pretix), a ticket reference, an Eventbrite
-    barcode, or one of our badges."""
-    return lookup_by_code(session, event, code)[0]
-
-
 def lookup_by_code(session: Session, event: Event, code: str) -> tuple[Attendee, bool]:
-    """The attendee a scanned or typed code belongs to, and whether it proves that the person holding it is them.
+    """The attendee a scanned or typed code belongs to (their ticket's QR secret from pretix, a ticket reference, an
+    Eventbrite barcode, or one of our badges), and whether it proves that the person holding it is them.
 
     Their own ticket does (the QR or number from their ticket shop's mail: nobody else has seen it). A badge does
     not: it is worn in public, photographed, and scanned by everyone who swaps contacts with them.
@@ -117,6 +113,11 @@ def choice_token(device: Device | None, attendee: Attendee) -> str:
     counting ids.
     """
     return sign({"d": device.id if device else None, "a": attendee.id}, "kiosk-choice")
+
+
+def kiosk_choices(device: Device | None, people: list[Attendee]) -> list[dict]:
+    """Lookup results as a kiosk may choose them: enough to recognize yourself, and a choice token (never an id)."""
+    return [{**for_lookup(a), "choice": choice_token(device, a)} for a in people]
 
 
 def serving_grant(device: Device | None, attendee: Attendee, *, proof: bool) -> str:

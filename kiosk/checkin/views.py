@@ -13,7 +13,6 @@ from flask import (abort, current_app, g, jsonify, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..attendees.serialize import for_lookup
 from ..attendees.service import SHAREABLE, issue_personal_token, update_attendee
 from ..badges.service import queue_badge_print
 from ..cards.service import MAX_CARD_TEXT, items_from_form, padded, update_cards
@@ -121,12 +120,6 @@ def _render(template: str, status: int = 200, **context):
     return render_template(f"kiosk/{template}", event=g.event, step=template.split(".")[0], **context), status
 
 
-def _choices(people) -> list[dict]:
-    """Lookup results as this kiosk may choose them: what a person needs to recognize themself, and a choice
-    token (never the attendee's id)."""
-    return [{**for_lookup(a), "choice": service.choice_token(g.gt_device, a)} for a in people]
-
-
 @bp.get("/")
 @limiter.limit("60 per minute", key_func=_device_key, exempt_when=lambda: not request.args.get("q"))
 def start():
@@ -136,7 +129,7 @@ def start():
     results, error = [], None
     if query:
         try:
-            results = _choices(service.lookup_by_name(db.session, g.event, query))
+            results = service.kiosk_choices(g.gt_device, service.lookup_by_name(db.session, g.event, query))
         except ValidationFailed as exc:
             error = exc.message
     return _render("start.html", query=query, results=results, error=error,
@@ -151,7 +144,7 @@ def lookup():
         people = service.lookup_by_name(db.session, g.event, request.args.get("q", "")[:80])
     except ValidationFailed as exc:
         return jsonify({"code": exc.code, "message": exc.message, "results": []}), 200
-    return jsonify({"results": _choices(people)})
+    return jsonify({"results": service.kiosk_choices(g.gt_device, people)})
 
 
 @bp.post("/select")
