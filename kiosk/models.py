@@ -77,6 +77,14 @@ class DeviceKind(str, enum.Enum):
     printer = "printer"
 
 
+class LeadRating(str, enum.Enum):
+    """How promising a sponsor's booth staff found a lead."""
+
+    hot = "hot"
+    warm = "warm"
+    cold = "cold"
+
+
 class PrintStatus(str, enum.Enum):
     """A badge print job's life: queued here, sent to CUPS, done by CUPS, or failed with a reason."""
 
@@ -134,6 +142,9 @@ class Event(Base):
     meeting_points: Mapped[list] = mapped_column(JSON, default=list)
     #: Matcher knobs: capacity per person per window, window seconds, exclude same company, k.
     match_settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: Days after the event ends (or starts, or was created, whichever is known) that its contacts and leads are
+    #: kept; `givetake purge` deletes them after that.
+    retention_days: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     #: Last seq handed out for this event's EventLog (incremented atomically).
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
@@ -179,6 +190,8 @@ class Attendee(Base):
     search_name: Mapped[str] = mapped_column(String(210), default="")
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
+    #: A web address they may share on a scan: a homepage, a LinkedIn or Mastodon profile (http(s) only).
+    website: Mapped[str | None] = mapped_column(String(300))
     company: Mapped[str] = mapped_column(String(200), default="")
     title: Mapped[str] = mapped_column(String(200), default="")
     pronouns: Mapped[str] = mapped_column(String(40), default="")
@@ -192,7 +205,8 @@ class Attendee(Base):
     source: Mapped[str] = mapped_column(String(16), default="import")
     #: Consent to appear (first name, what they offer) on the live screen.
     consent_screen: Mapped[bool] = mapped_column(Boolean, default=False)
-    #: Contact fields they agree to share when someone scans them (subset of email, phone, company, title).
+    #: Contact fields they agree to share when someone scans them (subset of email, phone, website, company,
+    #: title).
     consent_share: Mapped[list] = mapped_column(JSON, default=list)
     #: Set once, by compare-and-set (kiosk.checkin.service); NULL means not here yet.
     checked_in_at: Mapped[datetime | None] = _ts()
@@ -314,7 +328,11 @@ class Match(Base):
 
 
 class Contact(Base):
-    """A badge scan: `from` scanned `to`'s badge; details flow only as both consented."""
+    """A badge scan: `from` scanned `to`'s badge and holds their card, with what `to` consented to share.
+
+    Both directions make it mutual (the scanned person scanned back or tapped "connect back"); each side's note
+    and follow-up flag are on the row they own (the one `from` them).
+    """
 
     __tablename__ = "contacts"
     __table_args__ = (
@@ -330,10 +348,48 @@ class Contact(Base):
     created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
     #: The scanner's private note about this person.
     note: Mapped[str] = mapped_column(Text, default="")
-    #: True once the other person scanned back or accepted.
+    #: The scanner wants to follow up after the event.
+    follow_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: True once the other person scanned back or accepted (set on both rows).
     mutual: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Client nonce of the scan, so a re-sent scan is idempotent.
     nonce: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime | None] = _ts(onupdate=utcnow)
+
+
+class Sponsor(Base):
+    """A sponsor or exhibitor whose booth staff scan badges as leads (with scanner devices paired to it)."""
+
+    __tablename__ = "sponsors"
+    __table_args__ = (UniqueConstraint("event_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: Qualifier questions the booth staff answer per lead ("Budget this year?"), in order.
+    questions: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
+
+
+class Lead(Base):
+    """A sponsor's scan of an attendee's badge: the attendee's shared fields, and the booth's rating and notes."""
+
+    __tablename__ = "leads"
+    __table_args__ = (UniqueConstraint("sponsor_id", "attendee_id"), Index("ix_leads_attendee", "attendee_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsors.id", ondelete="CASCADE"), index=True)
+    attendee_id: Mapped[int] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"))
+    #: The scanner device that captured it (kept if the device is removed later).
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
+    rating: Mapped[LeadRating | None] = mapped_column(_enum(LeadRating))
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: {question: answer} for the sponsor's qualifier questions.
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    nonce: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
+    updated_at: Mapped[datetime | None] = _ts(onupdate=utcnow)
 
 
 class Device(Base):
@@ -350,6 +406,9 @@ class Device(Base):
     #: Short code typed on the device to pair it, and when it stops working.
     pairing_code: Mapped[str | None] = mapped_column(String(12), unique=True)
     pairing_expires_at: Mapped[datetime | None] = _ts()
+    #: For a scanner: the sponsor (or the organizer's own team, as a sponsor) whose leads it collects. No foreign
+    #: key (see migration 0005): kiosk.scanning.leads removes a sponsor's scanners with it.
+    sponsor_id: Mapped[int | None] = mapped_column(Integer)
     #: CUPS queues for this kiosk's badges, in failover order.
     printers: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)

@@ -11,7 +11,7 @@ from .errors import ValidationFailed
 
 #: How fields are named in messages people read (translated).
 FIELD_LABELS = {"first_name": _l("first name"), "last_name": _l("last name"), "email": _l("email"),
-                "company": _l("company"), "title": _l("role"), "pronouns": _l("pronouns"), "phone": _l("phone"),
+                "company": _l("company"), "title": _l("role"), "pronouns": _l("pronouns"), "phone": _l("phone"), "website": _l("website"),
                 "offer": _l("offer"), "need": _l("need"), "name": _l("name")}
 
 # C0/C1 control characters except tab/newline; bidi overrides that can disguise a name ("Trojan Source").
@@ -57,6 +57,21 @@ def clean_email(value, *, field: str = "email", required: bool = False) -> str |
                                details={field: "not an email address"})
     local, _at, domain = text.rpartition("@")
     return f"{local}@{domain.lower()}"
+
+
+def clean_website(value, *, field: str = "website") -> str | None:
+    """A web address someone shares (homepage, LinkedIn): http(s) only, "example.org/me" gets https://."""
+    text = clean_line(value, field=field, max_length=300)
+    if not text:
+        return None
+    if "://" not in text:
+        text = "https://" + text
+    scheme, _sep, rest = text.partition("://")
+    host = rest.split("/", 1)[0]
+    if scheme.lower() not in ("http", "https") or " " in text or "." not in host or any(c in text for c in "<>\"\\"):
+        raise ValidationFailed(_("'%(value)s' is not a web address (like https://example.org).", value=value),
+                               details={field: "not a web address"})
+    return f"{scheme.lower()}://{rest}"
 
 
 def fold_for_search(text: str) -> str:

@@ -27,7 +27,7 @@ def init_app(app) -> None:
 PAGE_SIZE = 50
 EVENT_FIELDS = ("name", "slug", "venue", "timezone", "starts_at", "ends_at", "public_url", "round_minutes",
                 "meeting_points", "tags")
-ATTENDEE_FIELDS = ("first_name", "last_name", "email", "phone", "company", "title", "pronouns", "ticket_ref",
+ATTENDEE_FIELDS = ("first_name", "last_name", "email", "phone", "website", "company", "title", "pronouns", "ticket_ref",
                    "ticket_type")
 
 

@@ -303,7 +303,7 @@ def attendee_update(slug: str, attendee_id: int):
     data = _body()
     allowed = {"first_name", "last_name", "company", "title", "pronouns", "consent_screen", "consent_share"}
     if g.api_actor.organizer is not None:
-        allowed |= {"email", "phone", "ticket_ref", "ticket_type"}
+        allowed |= {"email", "phone", "website", "ticket_ref", "ticket_type"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValidationFailed(f"These fields cannot be changed here: {', '.join(unknown)}.",

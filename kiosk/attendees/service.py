@@ -8,13 +8,13 @@ from ..errors import NotFound, ValidationFailed
 from ..matching.submit import submit_after_commit
 from ..models import Attendee, Contact, Event, EventLog, IdempotentResponse, Match, RevokedBadgeToken, utcnow
 from ..tokens import PERSONAL_TOKEN_LENGTH, hash_token, new_token
-from ..validation import clean_email, clean_line, fold_for_search
+from ..validation import clean_email, clean_line, clean_website, fold_for_search
 
 #: Fields a person or organizer may set, with their maximum length.
 FIELDS = {"first_name": 100, "last_name": 100, "company": 200, "title": 200, "pronouns": 40,
           "phone": 40, "ticket_ref": 100, "ticket_type": 100}
 #: Contact details an attendee may agree to share when someone scans their badge.
-SHAREABLE = ("email", "phone", "company", "title")
+SHAREABLE = ("email", "phone", "website", "company", "title")
 
 
 def apply_fields(attendee: Attendee, fields: dict) -> None:
@@ -25,6 +25,8 @@ def apply_fields(attendee: Attendee, fields: dict) -> None:
             setattr(attendee, key, value or (None if key in ("ticket_ref", "phone") else ""))
     if "email" in fields:
         attendee.email = clean_email(fields["email"])
+    if "website" in fields:
+        attendee.website = clean_website(fields["website"])
     if "consent_screen" in fields:
         attendee.consent_screen = bool(fields["consent_screen"])
     if "consent_share" in fields:
@@ -169,6 +171,7 @@ def erase_attendee(session: Session, attendee: Attendee) -> None:
     attendee.search_name = ""
     attendee.email = None
     attendee.phone = None
+    attendee.website = None
     attendee.company = ""
     attendee.title = ""
     attendee.pronouns = ""

@@ -31,7 +31,7 @@ GRANT_TTL = 15 * 60
 MIN_LOOKUP_CHARS = 2
 MAX_LOOKUP_RESULTS = 8
 #: What a walk-in may fill in about themselves.
-WALKIN_FIELDS = ("first_name", "last_name", "email", "company", "title", "pronouns", "phone")
+WALKIN_FIELDS = ("first_name", "last_name", "email", "company", "title", "pronouns", "phone", "website")
 #: What may be chosen at check-in: the screen and what a badge scan shares.
 CONSENT_FIELDS = ("consent_screen", "consent_share")
 

@@ -21,8 +21,15 @@ def event_stats(session: Session, event_id: int) -> dict:
     return {
         "checked_in": present_count(session, event_id),
         "matches": count(select(func.count(Match.id)).where(Match.event_id == event_id)),
-        "contacts": count(select(func.count(Contact.id)).where(Contact.event_id == event_id)),
+        "contacts": contacts_swapped(session, event_id),
     }
+
+
+def contacts_swapped(session: Session, event_id: int) -> int:
+    """"Contacts swapped": pairs of people with a badge-scan contact either way (a mutual pair counts once)."""
+    rows, mutual = session.execute(select(func.count(Contact.id), func.count(Contact.id).filter(
+        Contact.mutual.is_(True))).where(Contact.event_id == event_id)).one()
+    return (rows or 0) - (mutual or 0) // 2
 
 
 def publish_stats(session: Session, event_id: int, **extra) -> dict:
