@@ -14,7 +14,7 @@ from . import config as config_module
 from . import resources, serving
 from .admin import commands as admin_commands
 from .admin import views as admin_views
-from .api import views as api_views
+from .api import blueprint as api
 from .attendees import commands as attendee_commands
 from .auth import views as auth_views
 from .auth.service import load_organizer
@@ -36,7 +36,7 @@ from .scanning import views as scanning_views
 from .screen import views as screen_views
 
 #: Every capability, wired through its `init_app` (blueprints, commands, workers), in this order.
-CAPABILITIES = (matching, badges, auth_views, admin_views, api_views, badge_views, device_views, kiosk_views,
+CAPABILITIES = (matching, badges, auth_views, admin_views, api, badge_views, device_views, kiosk_views,
                 realtime_views, phone_views, scanning_views, screen_views, serving, admin_commands, attendee_commands,
                 badge_commands, matcher_commands, round_commands)
 

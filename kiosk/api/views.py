@@ -36,10 +36,6 @@ from .openapi import openapi_document
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def init_app(app) -> None:
-    """Register this capability's pages (with the routes of kiosk.api.phone on the same blueprint)."""
-    from . import phone  # noqa: F401  (registers its routes on `bp`)
-    app.register_blueprint(bp)
 csrf.exempt(bp)  # checked below, only where a cookie (not a bearer token) authenticates the call
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
