@@ -16,12 +16,21 @@ ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # 31 symbols: no 0 O 1 I L
 BADGE_TOKEN_LENGTH = 21  # log2(31) * 21 = 104 bits
 PERSONAL_TOKEN_LENGTH = 26  # 129 bits
 DEVICE_TOKEN_LENGTH = 32  # 158 bits
-PAIRING_CODE_LENGTH = 6  # short-lived; typed on a tablet, so short; guarded by expiry and rate limits
+PAIRING_CODE_LENGTH = 6
+#: Symbols of a badge token printed under its QR, to type when a camera cannot read it (with the badge number;
+#: 31^6 = 887 million codes per badge, behind per-attendee and per-address rate limits).
+SHORT_CODE_LENGTH = 6  # short-lived; typed on a tablet, so short; guarded by expiry and rate limits
 
 
 def new_token(length: int = BADGE_TOKEN_LENGTH) -> str:
     """A random token of `length` symbols from the unambiguous alphabet."""
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def short_code(badge_token: str) -> str:
+    """The code printed under a badge's QR, "K7M-Q2P": the first symbols of its (random) token, readable."""
+    code = badge_token[:SHORT_CODE_LENGTH]
+    return f"{code[:3]}-{code[3:]}"
 
 
 def normalize_token(raw: str) -> str:

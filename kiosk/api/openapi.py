@@ -37,6 +37,74 @@ def _op(summary: str, responses: dict, *, params=(), body: dict | None = None, t
     return op
 
 
+CONTACT_ID = {"name": "contact_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+VCARD_VERSION = {"name": "version", "in": "query", "required": False,
+                 "schema": {"enum": ["3.0", "4.0"], "default": "3.0"},
+                 "description": "3.0 (default: Android's importer refuses 4.0) or 4.0"}
+CONTACT = {"type": "object", "description": "A contact as the phone's owner may see it: what the other person shares "
+           "(`other.shared`) once I hold their card (`mine`, `mutual`); their cards and match reasons when mutual; "
+           "for `theirs` (they scanned me) only their public card, to connect back.",
+           "properties": {
+               "contact_id": {"type": "integer"}, "state": {"enum": ["mine", "theirs", "mutual"]},
+               "other": {"type": "object", "properties": {
+                   "id": {"type": "integer"}, "badge": {"type": "integer"}, "first_name": {"type": "string"},
+                   "last_name": {"type": "string"},
+                   "shared": {"type": "object", "properties": {k: {"type": "string"} for k in (
+                       "email", "phone", "website", "company", "title")}}}},
+               "offer": {"type": "string"}, "company": {"type": "string"}, "note": {"type": "string"},
+               "follow_up": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"},
+               "offers": {"type": "array", "items": {"type": "object"}},
+               "needs": {"type": "array", "items": {"type": "object"}},
+               "reasons": {"type": "array", "items": {"type": "object"}}}}
+
+
+def _phone_paths() -> dict:
+    """The attendee phone's routes (kiosk.api.phone): its session cookie authenticates them."""
+    phone = [{"phone": []}]
+    scanned = _json({"type": "object", "properties": {"contact": _ref("Contact"), "created": {"type": "boolean"},
+                                                      "mutual": {"type": "boolean"}}}, "")
+    vcf = {"description": "vCard file", "content": {"text/vcard": {"schema": {"type": "string"}}}}
+
+    def op(*args, **kwargs):
+        return {**_op(*args, tag="contacts", **kwargs), "security": phone}
+
+    return {
+        "/api/me/scan": {"post": op(
+            "Scan or type a badge code (a /b/ URL, the token, or '#42 K7M-Q2P'): the contact is made once",
+            {"201": {**scanned, "description": "Connected"},
+             "200": {**scanned, "description": "Already connected (a resend with the same nonce: 201 again)"},
+             "409": _json(_ref("Error"), "badge_replaced: the badge was reprinted"),
+             "429": _json(_ref("Error"), "Too many scans")},
+            params=[IDEMPOTENCY], body={"type": "object", "required": ["code"], "properties": {
+                "code": {"type": "string", "maxLength": 500},
+                "nonce": {"type": "string", "maxLength": 64, "description": "makes a resend idempotent"}}},
+            op_id="scanBadge")},
+        "/api/me/contacts": {"get": op(
+            "My contacts, newest first",
+            {"200": _json({"type": "object", "properties": {"contacts": {"type": "array",
+                                                                          "items": _ref("Contact")}}}, "")},
+            op_id="listContacts")},
+        "/api/me/contacts/{contact_id}": {
+            "get": op("One contact as I may see it now", {"200": _json(
+                {"type": "object", "properties": {"contact": _ref("Contact")}}, "")}, params=[CONTACT_ID],
+                op_id="getContact"),
+            "patch": op("My private note and follow-up flag", {"200": _json(
+                {"type": "object", "properties": {"contact": _ref("Contact")}}, "")},
+                params=[CONTACT_ID, IDEMPOTENCY], body={"type": "object", "additionalProperties": False, "properties": {
+                    "note": {"type": "string", "maxLength": 2000}, "follow_up": {"type": "boolean"}}},
+                op_id="updateContact")},
+        "/api/me/contacts/{contact_id}/connect": {"post": op(
+            "Connect back to someone who scanned me (the contact becomes mutual)",
+            {"201": {**scanned, "description": "Connected"}, "200": {**scanned, "description": "Already"}},
+            params=[CONTACT_ID, IDEMPOTENCY], op_id="connectBack")},
+        "/api/me/contacts.vcf": {"get": op("Every card I hold as one vCard file", {"200": vcf},
+                                           params=[VCARD_VERSION], op_id="contactsVcard")},
+        "/api/me/contacts/{contact_id}.vcf": {"get": op(
+            "One contact's vCard", {"200": vcf, "409": _json(_ref("Error"), "connect_first: they scanned me")},
+            params=[CONTACT_ID, VCARD_VERSION], op_id="contactVcard")},
+    }
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
     """The whole document."""
@@ -79,6 +147,7 @@ def openapi_document() -> dict:
             "direction": {"enum": ["a->b", "b->a", "both"]}, "reasons": {"type": "array", "items": {"type": "object"}},
             "starter": {"type": "string"}, "status": {"enum": ["suggested", "accepted", "declined", "met"]},
             "source": {"enum": ["live", "round"]}}},
+        "Contact": CONTACT,
     }
     responses = {
         "BadRequest": _json(_ref("Error"), "Malformed request (not JSON, bad header)"),
@@ -153,6 +222,7 @@ def openapi_document() -> dict:
                 "registered": {"type": "integer"}, "checked_in": {"type": "integer"},
                 "matches": {"type": "object"}, "contacts": {"type": "integer"}}}, "Counts")},
             params=[SLUG], tag="events", op_id="getStats")},
+        **_phone_paths(),
     }
     return {
         "openapi": "3.1.0",
@@ -165,5 +235,8 @@ def openapi_document() -> dict:
         "paths": paths,
         "components": {"schemas": schemas, "responses": responses,
                        "securitySchemes": {"device": {"type": "http", "scheme": "bearer"},
+                                           "phone": {"type": "apiKey", "in": "cookie", "name": "session",
+                                                     "description": "an attendee's phone, signed in by their "
+                                                                    "personal link (/api/me/ only)"},
                                            "organizer": {"type": "apiKey", "in": "cookie", "name": "session"}}},
     }

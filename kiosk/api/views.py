@@ -10,7 +10,7 @@ import functools
 import json
 from datetime import timedelta
 
-from flask import g, jsonify, request, url_for
+from flask import g, jsonify, request, session as flask_session, url_for
 from flask_login import current_user
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,7 @@ from ..errors import DomainError, Forbidden, NotFound, ValidationFailed
 from ..events.service import get_event
 from ..extensions import csrf, limiter
 from ..matching.service import attendee_payload, matches_for
+from ..me.service import signed_in_attendee
 from ..models import (Attendee, Contact, DeviceKind, Event, IdempotentResponse, Match, MatchStatus, present_count,
                       utcnow)
 from ..personal import badge_url, personal_url
@@ -36,24 +37,31 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 def init_app(app) -> None:
-    """Register this capability's pages."""
+    """Register this capability's pages (with the routes of kiosk.api.phone on the same blueprint)."""
+    from . import phone  # noqa: F401  (registers its routes on `bp`)
     app.register_blueprint(bp)
 csrf.exempt(bp)  # checked below, only where a cookie (not a bearer token) authenticates the call
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+#: Routes an attendee's phone calls about itself (kiosk.api.phone).
+PHONE_PREFIX = "/api/me/"
 #: How long the first answer to an Idempotency-Key is kept for retries.
 KEEP_ANSWERS = timedelta(hours=24)
 
 
 class Actor:
-    """Who is calling: an organizer (any event) or a device (its own event, its kind's rights)."""
+    """Who is calling: an organizer (any event), a device (its own event, its kind's rights), or an attendee's
+    phone (its signed session; only the `/api/me/` routes, about themselves)."""
 
-    def __init__(self, organizer=None, device=None):
+    def __init__(self, organizer=None, device=None, attendee=None):
         self.organizer = organizer
         self.device = device
+        self.attendee = attendee
 
     @property
     def scope(self) -> str:
+        if self.attendee is not None:
+            return f"attendee:{self.attendee.id}"
         return f"organizer:{self.organizer.id}" if self.organizer else f"device:{self.device.id}"
 
     def can_see_contact_details(self) -> bool:
@@ -71,6 +79,19 @@ def _authenticate():
     if request.endpoint == "api.openapi":
         return None
     session = db.session
+    if request.path.startswith(PHONE_PREFIX):
+        # An attendee's phone, by its session cookie: these routes only, never a device's or organizer's.
+        attendee = signed_in_attendee(session, flask_session)
+        if attendee is None:
+            raise Forbidden("Open your personal link on this phone first (the QR code from check-in).",
+                            code="signed_out", status=401)
+        g.api_actor = Actor(attendee=attendee)
+        if request.method in UNSAFE:
+            csrf.protect()
+            if request.content_length and not request.is_json:
+                raise ValidationFailed("Send JSON (Content-Type: application/json).", code="bad_content_type",
+                                       status=415)
+        return None
     bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")
     device = current_device(session)
     # CSRF is decided by how the caller was actually authenticated: a valid bearer token cannot be sent by another

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..errors import NotFound, ValidationFailed
 from ..matching.submit import submit_after_commit
+from ..scanning.service import announce_consent_change
 from ..models import Attendee, Contact, Event, EventLog, IdempotentResponse, Match, RevokedBadgeToken, utcnow
 from ..tokens import PERSONAL_TOKEN_LENGTH, hash_token, new_token
 from ..validation import clean_email, clean_line, clean_website, fold_for_search
@@ -55,6 +56,8 @@ def update_attendee(session: Session, attendee: Attendee, **fields) -> Attendee:
         raise ValidationFailed("This attendee's data was erased; it cannot be edited.")
     apply_fields(attendee, fields)
     session.flush()
+    if {"consent_share", "first_name", "last_name", *SHAREABLE} & set(fields):
+        announce_consent_change(session, attendee)  # phones holding their card show the change at once
     return attendee
 
 
@@ -186,7 +189,9 @@ def erase_attendee(session: Session, attendee: Attendee) -> None:
     attendee.badge_token = new_token()
     for contact in session.scalars(select(Contact).where((Contact.from_id == attendee.id)
                                                          | (Contact.to_id == attendee.id))):
-        contact.note = ""
+        contact.note = ""  # the rows stay (the report's counts); every list, page and vCard skips erased people
+    # Phones holding their card drop it now (the message names a contact id, nothing personal).
+    announce_consent_change(session, attendee)
     for match in session.scalars(select(Match).where((Match.a_id == attendee.id) | (Match.b_id == attendee.id))):
         match.reasons = []  # they quote the erased person's cards
         match.starter = ""

@@ -50,6 +50,8 @@ class BadgeData:
     #: Every card, for the back of fold-over badges; the front shows `offer` and `need`.
     offers: list[str] = field(default_factory=list)
     needs: list[str] = field(default_factory=list)
+    #: Printed under the QR, to type when a camera cannot read it: the badge number and short code.
+    code: str = ""
 
 
 class BadgeRenderError(ValueError):
@@ -148,13 +150,18 @@ def _draw_front(c: Canvas, badge: BadgeData, style: BadgeStyle, x0: float, y0: f
         side = _qr_side(u)
         quiet = _qr_quiet(badge.qr_url, side)
         caption_size = max(0.032 * u, 5.5)
-        qx, qy = right - side, bottom + 0.75 * caption_size + quiet
+        lines = 2 if badge.code else 1
+        qx, qy = right - side, bottom + (0.75 + 1.15 * (lines - 1)) * caption_size + quiet
         draw_qr(c, badge.qr_url, qx, qy, side, INK)
-        caption = "Scan to connect"
-        regular = font_stack(False)
-        c.setFillColor(MUTED)
-        cw = regular.width(caption, caption_size)
-        regular.draw(c, qx + side / 2 - cw / 2, bottom, caption, caption_size)
+        regular, bold = font_stack(False), font_stack(True)
+        captions = [(regular, "Scan to connect", MUTED)] + ([(bold, _text(badge.code), INK)] if badge.code else [])
+        for k, (font, caption, colour) in enumerate(captions):
+            size = caption_size
+            while font.width(caption, size) > side + quiet and size > 4:
+                size -= 0.25
+            c.setFillColor(colour)
+            font.draw(c, qx + side / 2 - font.width(caption, size) / 2,
+                      bottom + (lines - 1 - k) * 1.15 * caption_size, caption, size)
         qr_clear_top = qy + side + quiet
         col_right = qx - max(quiet, 0.045 * u)
 

@@ -22,6 +22,7 @@ from ..db import Database, after_commit
 from ..concurrency import off_the_loop
 from ..models import Attendee, CardKind, Device, Event, PrintJob, PrintStatus, utcnow
 from ..personal import badge_url
+from ..tokens import short_code
 from .layouts import LAYOUTS, BadgeStyle, get_layout
 from .printing import PrintError, job_status, print_with_failover
 from .render import BadgeData, render_badges
@@ -57,7 +58,8 @@ def badge_data(attendee: Attendee, event: Event) -> BadgeData:
                      title=attendee.title, pronouns=attendee.pronouns, offer=offers[0] if offers else "",
                      need=needs[0] if needs else "", ticket_type=attendee.ticket_type,
                      qr_url=badge_url(attendee.badge_token, event), event_name=event.name,
-                     offers=offers, needs=needs)
+                     offers=offers, needs=needs,
+                     code=f"#{attendee.id} \u00b7 {short_code(attendee.badge_token)}")
 
 
 def render_attendees(attendees: list[Attendee], event: Event, layout: str | None = None, *,

@@ -211,6 +211,13 @@ class MatcherLoop:
             if engine is not None:
                 reason = {"declined": "declined", "met": "met"}.get(item.get("status"), "matched")
                 engine.exclude(int(item["a"]), int(item["b"]), reason=reason)
+        elif kind == "contact":
+            # They scanned each other's badge: they met, so they are not suggested to each other; the screen's
+            # "contacts swapped" moves with the next stats message.
+            engine = self.engines.get(event_id)
+            if engine is not None:
+                engine.exclude(int(item["a"]), int(item["b"]), reason="met")
+            self.stats.touch(event_id)
         elif kind == "reset":
             self.engines.pop(event_id, None)
         else:

@@ -24,11 +24,10 @@ from ..matching.submit import submit_after_commit
 from ..models import (Attendee, CardKind, Contact, Event, Match, MatchStatus, RevokedBadgeToken, utcnow)
 from ..personal import BADGE_PATH
 from ..realtime.bus import publish
-from ..tokens import ALPHABET, BADGE_TOKEN_LENGTH, is_well_formed, normalize_token, tokens_equal
+from ..tokens import (ALPHABET, BADGE_TOKEN_LENGTH, SHORT_CODE_LENGTH, is_well_formed, normalize_token, short_code,
+                      tokens_equal)
 from ..validation import clean_paragraph
 
-#: Symbols of the badge token printed under the QR as the code to type when a camera cannot read it.
-SHORT_CODE_LENGTH = 6
 #: The longest private note on a contact.
 MAX_NOTE = 2000
 #: Longest client nonce accepted with a scan (the offline queue's id, so a resend is idempotent).
@@ -36,17 +35,6 @@ MAX_NONCE = 64
 
 # "#42 K7M-Q2P", "42 k7mq2p", "42/K7MQ2P": the badge number, then the short code.
 _TYPED = re.compile(r"^\s*#?\s*(\d{1,9})\s*[\s/:·.\-]\s*([A-Za-z0-9\- ]{4,12})\s*$")
-
-
-def short_code(badge_token: str) -> str:
-    """The code printed under a badge's QR, "K7M-Q2P": the first symbols of its (random) token, readable."""
-    code = badge_token[:SHORT_CODE_LENGTH]
-    return f"{code[:3]}-{code[3:]}"
-
-
-def badge_caption(attendee: Attendee) -> str:
-    """What a badge prints under its QR: the badge number and the short code ("#42 · K7M-Q2P")."""
-    return f"#{attendee.id} \u00b7 {short_code(attendee.badge_token)}"
 
 
 @dataclass
@@ -169,7 +157,7 @@ def contact_view(mine: Contact | None, theirs: Contact | None, me: Attendee, oth
     return view
 
 
-def _pair_rows(session: Session, a_id: int, b_id: int) -> tuple[Contact | None, Contact | None]:
+def pair_rows(session: Session, a_id: int, b_id: int) -> tuple[Contact | None, Contact | None]:
     rows = {(c.from_id, c.to_id): c for c in session.scalars(select(Contact).where(
         or_(and_(Contact.from_id == a_id, Contact.to_id == b_id), and_(Contact.from_id == b_id,
                                                                        Contact.to_id == a_id))))}
@@ -190,7 +178,7 @@ def view_for(session: Session, me: Attendee, contact_id: int) -> dict:
     other = session.get(Attendee, row.to_id if row.from_id == me.id else row.from_id)
     if other is None or other.erased_at is not None:
         raise NotFound(_("There is no such contact."), code="no_contact")
-    mine, theirs = _pair_rows(session, me.id, other.id)
+    mine, theirs = pair_rows(session, me.id, other.id)
     return contact_view(mine, theirs, me, other, _match_reasons(session, me.id, other.id))
 
 
@@ -253,7 +241,7 @@ def connect(session: Session, me: Attendee, other: Attendee, *, nonce: str | Non
         raise ValidationFailed(_("That is your own badge."), code="own_badge")
     if other.erased_at is not None:
         raise NotFound(_("We do not know this badge at this event."), code="unknown_badge")
-    mine, theirs = _pair_rows(session, me.id, other.id)
+    mine, theirs = pair_rows(session, me.id, other.id)
     if mine is not None:
         return ScanResult(mine, other, created=bool(nonce) and mine.nonce == nonce, mutual=theirs is not None)
     mine = Contact(event_id=me.event_id, from_id=me.id, to_id=other.id, nonce=nonce, mutual=theirs is not None)
@@ -261,7 +249,7 @@ def connect(session: Session, me: Attendee, other: Attendee, *, nonce: str | Non
         with session.begin_nested():
             session.add(mine)
     except IntegrityError:  # the same scan raced in from another tab or process: one contact, as a repeat
-        mine, theirs = _pair_rows(session, me.id, other.id)
+        mine, theirs = pair_rows(session, me.id, other.id)
         return ScanResult(mine, other, created=False, mutual=theirs is not None)
     if theirs is not None:
         theirs.mutual = True
