@@ -55,7 +55,7 @@ export function setupContacts({ data, csrf }) {
     node.append(head, el("p", "contact-state", T.state[c.state] || c.state));
     const org = [shared.title, shared.company || c.company].filter(Boolean).join(" · ");
     if (org) { const p = el("p", "contact-org", org); p.dir = "auto"; node.append(p); }
-    if (c.offer) {
+    if (c.offer && c.state !== "mutual") {  // a mutual contact shows all their offers below
       const p = el("p", "contact-offer");
       const text = el("span", null, c.offer);
       text.dir = "auto";
@@ -337,6 +337,7 @@ export function setupContacts({ data, csrf }) {
     if (answer.status === 404) { remove(message.contact_id); return; }
     if (!answer.ok) return;
     const view = answer.result.contact;
+    const before = nodeFor(view.other.id)?.dataset.state;
     upsert(view);
     if (message.kind === "scanned_you" && view.state === "theirs") {
       noticeFor = view.other.id;
@@ -345,7 +346,7 @@ export function setupContacts({ data, csrf }) {
       document.getElementById("contact-notice-connect").hidden = false;
       notice.hidden = false;
       navigator.vibrate?.([120, 80, 120]);
-    } else if (message.kind === "mutual") {
+    } else if (message.kind === "mutual" && before === "mine") {  // they connected back (not my own tap)
       if (noticeFor === view.other.id) notice.hidden = true;
       show(fill(T.mutual, { name: view.other.first_name }), "ok");
       navigator.vibrate?.(120);

@@ -146,6 +146,7 @@ def test_two_phones_swap_contacts_by_scanning_a_printed_badge(live_server, swap_
     expect(ben).to_have_attribute("data-state", "mutual", timeout=5000)
     expect(ben.locator(".contact-card.take")).to_contain_text("Feedback on our seed round term sheet")
     expect(a.locator("#scan-feedback")).to_have_text("Ben connected back: you swapped contacts.")
+    expect(b.locator("#scan-feedback")).to_be_empty()  # B tapped it: no "Ana connected back" on B's own phone
     b.screenshot(path=str(SHOTS / "scan-mutual.png"), full_page=True)
 
     # A keeps a private note and a follow-up flag (saved as typed), and takes Ben's vCard.
@@ -200,7 +201,8 @@ def test_a_scan_typed_offline_waits_and_arrives_once(live_server, swap_event, ne
     a.get_by_role("button", name="Connect", exact=True).tap()
     expect(a.locator("#scan-feedback")).to_have_text("We do not know this badge at this event.")
     expect(a.locator("#scan-waiting")).to_be_hidden()
-    assert a.context.errors == [] or all("404" in e for e in a.context.errors)
+    # The browser logs the failed fetches (offline, then the unknown badge's 404); nothing else went wrong.
+    assert [e for e in a.context.errors if "ERR_INTERNET_DISCONNECTED" not in e and "404" not in e] == []
 
 
 def test_a_plain_http_venue_address_offers_the_camera_app_instead(live_server, swap_event, new_context,
