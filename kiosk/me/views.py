@@ -85,6 +85,22 @@ def phone_texts() -> dict:
                    "met": _("You met")},
         "round": _("Round %(n)s"), "left": _("%(t)s left"),
         "over": _("Time is up: say thanks and swap badges!"),
+        # Badge scanning and contacts (me.js, static/js/scan.js); the same labels as templates/me/_contact.html.
+        "scan": {
+            "connected": _("Connected with %(who)s"), "already": _("You are already connected with %(name)s."),
+            "scanned_you": _("%(name)s scanned your badge — connect back?"),
+            "mutual": _("%(name)s connected back: you swapped contacts."),
+            "waiting_one": _("1 scan waiting to be sent"), "waiting": _("%(n)s scans waiting to be sent"),
+            "sending": _("Sending…"), "camera_denied": _("The camera is not available. Type the number and code "
+                                                         "printed under their QR code instead."),
+            "saved": _("Saved"), "not_saved": _("Not saved: we try again when you are back online."),
+            "state": {"mutual": _("You swapped contacts"), "mine": _("You scanned their badge"),
+                      "theirs": _("Scanned your badge")},
+            "ask_me": _("Ask me about"), "offers": _("Offers"), "needs": _("Looks for"),
+            "note": _("My private note"), "note_placeholder": _("Only you see this"),
+            "follow_up": _("Follow up after the event"), "save": _("Save"), "vcard": _("vCard"),
+            "connect_back": _("Connect back"), "light_on": _("Light"), "light_off": _("Light off"),
+        },
     }
 
 

@@ -1,5 +1,6 @@
 // Kiosk enhancements: live name search, ticket QR camera, idle reset, one-tap forms, done-screen countdown.
 // Every page works without this script; it only makes the tablet faster and tidier.
+import { openScanner } from "./scan.js";
 
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
@@ -101,7 +102,8 @@ function liveSearch() {
   });
 }
 
-// Ticket camera: the browser's BarcodeDetector where it exists (Android), the vendored jsQR elsewhere.
+// Ticket camera (scan.js: BarcodeDetector where it exists, the vendored jsQR elsewhere), facing the person at the
+// tablet. The first code read is posted as the ticket.
 function ticketScanner() {
   const open = document.getElementById("scan-ticket");
   if (!open || !navigator.mediaDevices?.getUserMedia || !window.isSecureContext) return;
@@ -110,69 +112,31 @@ function ticketScanner() {
   const video = document.getElementById("scanner-video");
   const status = document.getElementById("scanner-status");
   const strings = document.querySelector(".strings").dataset;
-  let stream = null;
-  let running = false;
-
-  async function decoder() {
-    if ("BarcodeDetector" in window) {
-      const formats = await window.BarcodeDetector.getSupportedFormats?.() ?? [];
-      if (formats.includes("qr_code")) {
-        const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-        return async (source) => (await detector.detect(source))[0]?.rawValue ?? null;
-      }
-    }
-    await loadScript("/static/vendor/jsqr/jsQR.js");
-    const canvas = document.createElement("canvas");
-    const context = canvas.getContext("2d", { willReadFrequently: true });
-    return async (source) => {
-      canvas.width = source.videoWidth; canvas.height = source.videoHeight;
-      if (!canvas.width) return null;
-      context.drawImage(source, 0, 0);
-      const image = context.getImageData(0, 0, canvas.width, canvas.height);
-      return window.jsQR(image.data, image.width, image.height, { inversionAttempts: "dontInvert" })?.data ?? null;
-    };
-  }
+  let scanner = null;
 
   function stop() {
-    running = false;
-    stream?.getTracks().forEach((track) => track.stop());
+    scanner?.stop();
+    scanner = null;
     box.hidden = true;
   }
 
   open.addEventListener("click", async () => {
+    if (scanner) return;
+    box.hidden = false;
     try {
-      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "user" }, audio: false });
+      scanner = await openScanner({
+        video, facingMode: "user",
+        onCode(code) {
+          stop();
+          document.getElementById("ticket-code").value = code;
+          document.getElementById("ticket-form").submit();
+        },
+      });
     } catch {
       status.textContent = strings.cameraDenied;
-      box.hidden = false;
-      return;
-    }
-    video.srcObject = stream;
-    box.hidden = false;
-    await video.play();
-    const decode = await decoder();
-    running = true;
-    while (running) {
-      const code = await decode(video);
-      if (code) {
-        stop();
-        document.getElementById("ticket-code").value = code;
-        document.getElementById("ticket-form").submit();
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 120));
     }
   });
   document.getElementById("scanner-close").addEventListener("click", stop);
-}
-
-function loadScript(src) {
-  return new Promise((resolve, reject) => {
-    if (document.querySelector(`script[src="${src}"]`)) { resolve(); return; }
-    const script = document.createElement("script");
-    script.src = src; script.onload = resolve; script.onerror = reject;
-    document.head.append(script);
-  });
 }
 
 // Done screen: count down (a bar that empties), then back to the start for the next person.

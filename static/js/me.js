@@ -1,5 +1,6 @@
 // The phone page: matches arrive live (with catch-up after sleep or a Wi-Fi drop), answers go by fetch,
-// and a round shows where to go, with whom, and how long is left.
+// and a round shows where to go, with whom, and how long is left; badge scans and contacts are in contacts.js.
+import { setupContacts } from "./contacts.js";
 import { clock, el, openFeed, pageData, secondsUntil } from "./feed.js";
 
 const data = pageData("me-data");
@@ -99,6 +100,8 @@ function tick() {
 setInterval(tick, 1000);
 tick();
 
+const contacts = setupContacts({ data, csrf });
+
 openFeed({
   role: "attendee",
   event: data.event,
@@ -107,6 +110,10 @@ openFeed({
   onMessage(type, message) {
     if (type === "match") addMatch(message);
     else if (type === "round") setRound(message);
+    else if (type === "contact") contacts.onContact(message);
   },
-  onStatus(state) { conn.dataset.state = state; },
+  onStatus(state) {
+    conn.dataset.state = state;
+    if (state === "live") contacts.flush();  // back on the network: send the scans that waited
+  },
 });
