@@ -237,3 +237,30 @@ def test_a_plain_http_venue_address_offers_the_camera_app_instead(live_server, s
     page.get_by_role("button", name="Connect", exact=True).tap()
     expect(page.locator("#scan-feedback")).to_have_text("Connected with Ben · Fjord Design")
     assert context.errors == []
+
+
+def test_the_camera_app_path_public_card_then_one_tap_connect(live_server, swap_event, new_context, chromium):
+    """What a phone's own camera app opens from a badge QR: signed out, the public card and how to connect; signed
+    in (the personal link opened before), one tap on Connect and the contact is on the phone page."""
+    ids = swap_event
+    stranger = new_context(chromium, device=None, viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+    stranger.goto(f"{live_server.url}/b/{ids['ben_badge']}")
+    expect(stranger.locator("#card-name")).to_have_text("Ben")
+    expect(stranger.locator(".badge-offer")).to_have_text("Landing page and brand design")
+    expect(stranger.get_by_text("Open your own phone page first")).to_be_visible()
+    assert "ben@example.org" not in stranger.content() and "Okafor" not in stranger.content()
+    expect(stranger.get_by_role("button", name="Connect with Ben")).to_have_count(0)
+    stranger.screenshot(path=str(SHOTS / "scan-public-card.png"))
+
+    ana = phone(new_context, chromium, live_server, ids["ana_link"])
+    ana.goto(f"{live_server.url}/b/{ids['ben_badge']}")
+    ana.screenshot(path=str(SHOTS / "scan-public-card-signed-in.png"))
+    ana.get_by_role("button", name="Connect with Ben").tap()
+    expect(ana).to_have_url(f"{live_server.url}/me#contact-1")
+    expect(ana.locator(".flash")).to_contain_text("You are connected with Ben")
+    expect(contact_of(ana, ids["ben"])).to_have_attribute("data-state", "mine")
+    # Opening the badge again says so, with what Ben shares.
+    ana.goto(f"{live_server.url}/b/{ids['ben_badge']}")
+    expect(ana.get_by_text("You are connected with Ben.")).to_be_visible()
+    expect(ana.locator(".shared")).to_contain_text("ben@example.org")
+    assert ana.context.errors == []
