@@ -63,9 +63,9 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-#: Pages that devices and attendees see (kiosk, screen, phone, badge card, pairing): their error pages carry no
+#: Pages that devices and attendees see (kiosk, screen, phone, badge card, pairing, a sponsor's scanner): their error pages carry no
 #: organizer chrome and no link into admin.
-PUBLIC_PREFIXES = ("/kiosk", "/screen", "/me", "/m/", "/b/", "/pair", "/badges/")
+PUBLIC_PREFIXES = ("/kiosk", "/screen", "/me", "/m/", "/b/", "/pair", "/badges/", "/leads")
 
 
 def _page(status: int, title: str, message: str, details=None):

@@ -26,7 +26,7 @@ def init_app(app) -> None:
 
 PAGE_SIZE = 50
 EVENT_FIELDS = ("name", "slug", "venue", "timezone", "starts_at", "ends_at", "public_url", "round_minutes",
-                "meeting_points", "tags")
+                "retention_days", "meeting_points", "tags")
 ATTENDEE_FIELDS = ("first_name", "last_name", "email", "phone", "website", "company", "title", "pronouns", "ticket_ref",
                    "ticket_type")
 
@@ -101,6 +101,7 @@ def event_edit(slug: str):
     values = {"name": event.name, "venue": event.venue, "timezone": event.timezone,
               "starts_at": _local_input(event, event.starts_at), "ends_at": _local_input(event, event.ends_at),
               "public_url": event.public_url or "", "round_minutes": event.round_minutes,
+              "retention_days": event.retention_days,
               "meeting_points": "\n".join(event.meeting_points or []),
               "tags": "\n".join(t.label for t in event.tags)}
     return render_template("admin/event_form.html", event=event, values=values, error=None)

@@ -24,6 +24,9 @@ ATTENDEE_ID = {"name": "attendee_id", "in": "path", "required": True, "schema": 
 GRANT = {"name": "X-Kiosk-Grant", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 500},
          "description": "Kiosks only (required for them): the grant from attendees/select, lookup-ticket or a walk-in "
                         "naming this attendee. Changes to someone already checked in need a grant from a scan."}
+SPONSOR = {"name": "sponsor", "in": "query", "required": False, "schema": {"type": "string", "pattern": "^[0-9]{1,9}$"},
+           "description": "Organizers only (required for them): whose leads. A scanner always gets its own sponsor's."}
+LEAD_ID = {"name": "lead_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 100},
                "description": "Retries with the same key get the first answer again."}
 
@@ -142,6 +145,20 @@ def openapi_document() -> dict:
             "checked_in_at": {"type": "string", "format": "date-time"},
             "personal_token": {"type": "string", "description": "shown once: opens the phone page"},
             "personal_url": {"type": "string"}, "badge_url": {"type": "string"}}},
+        "Lead": {"type": "object", "description": "A sponsor's lead: the name, only what the person shares on a "
+                 "scan (read now), and the booth's rating, note and answers.",
+                 "required": ["id", "attendee", "shared", "rating", "note", "answers", "created_at"],
+                 "properties": {
+                     "id": {"type": "integer"},
+                     "attendee": {"type": "object", "properties": {
+                         "first_name": {"type": "string"}, "last_name": {"type": "string"},
+                         "badge": {"type": "integer", "description": "the number printed on the badge"}}},
+                     "shared": {"type": "object", "additionalProperties": False, "properties": {
+                         k: {"type": "string"} for k in ("email", "phone", "website", "company", "title")}},
+                     "rating": {"enum": ["hot", "warm", "cold", None]}, "note": {"type": "string"},
+                     "answers": {"type": "object", "additionalProperties": {"type": "string"}},
+                     "created_at": {"type": "string", "format": "date-time"}}},
+        "LeadCapture": {"type": "object", "properties": {"lead": _ref("Lead"), "created": {"type": "boolean"}}},
         "Match": {"type": "object", "properties": {
             "match_id": {"type": "integer"}, "other": {"type": "object"}, "score": {"type": "number"},
             "direction": {"enum": ["a->b", "b->a", "both"]}, "reasons": {"type": "array", "items": {"type": "object"}},
@@ -216,6 +233,41 @@ def openapi_document() -> dict:
             {"200": _json({"type": "object", "properties": {"pdf": {"type": "string"}, "layout": {"type": "string"},
                                                             "qr": {"type": "string"}}}, "Links")},
             params=a, tag="badges", op_id="getBadgeLink")},
+        "/api/events/{slug}/leads": {
+            "post": _op("A sponsor's scanner captures a badge as a lead (rate-limited)",
+                        {"201": _json(_ref("LeadCapture"), "A new lead (or a resend of the same nonce)"),
+                         "200": _json(_ref("LeadCapture"), "The booth has this lead already"),
+                         "409": _json(_ref("Error"), "`badge_replaced`: an old badge, reprinted since"),
+                         "429": _json(_ref("Error"), "Too many captures")},
+                        params=[SLUG, SPONSOR, IDEMPOTENCY], tag="leads", op_id="captureLead",
+                        body={"type": "object", "required": ["code"], "properties": {
+                            "code": {"type": "string", "description": "a badge QR's /b/<token> URL, the token, or "
+                                     "the typed \"#42 K7M-Q2P\""},
+                            "nonce": {"type": "string", "maxLength": 64}}}),
+            "get": _op("The sponsor's leads, newest first",
+                       {"200": _json({"type": "object", "properties": {
+                           "sponsor": {"type": "object", "properties": {
+                               "id": {"type": "integer"}, "name": {"type": "string"},
+                               "questions": {"type": "array", "items": {"type": "string"}}}},
+                           "leads": {"type": "array", "items": _ref("Lead")}}}, "The leads")},
+                       params=[SLUG, SPONSOR], tag="leads", op_id="listLeads")},
+        "/api/events/{slug}/leads/{lead_id}": {"patch": _op(
+            "Rate a lead, change its note, answer qualifier questions",
+            {"200": _json({"type": "object", "properties": {"lead": _ref("Lead")}}, "Updated")},
+            params=[SLUG, LEAD_ID, SPONSOR, IDEMPOTENCY], tag="leads", op_id="updateLead",
+            body={"type": "object", "additionalProperties": False, "properties": {
+                "rating": {"enum": ["hot", "warm", "cold", None]}, "note": {"type": "string", "maxLength": 2000},
+                "answers": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 500},
+                            "description": "{question: answer} for the sponsor's questions; an empty answer clears"}}})},
+        "/api/events/{slug}/leads.csv": {"get": _op(
+            "The sponsor's leads as CSV (UTF-8 with BOM; one column per qualifier question)",
+            {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+            params=[SLUG, SPONSOR], tag="leads", op_id="exportLeadsCsv")},
+        "/api/events/{slug}/leads.vcf": {"get": _op(
+            "The sponsor's leads as vCards (NOTE: rating and note)",
+            {"200": {"description": "vCards", "content": {"text/vcard": {"schema": {"type": "string"}}}}},
+            params=[SLUG, SPONSOR, {"name": "version", "in": "query", "required": False,
+                                    "schema": {"enum": ["3.0", "4.0"]}}], tag="leads", op_id="exportLeadsVcard")},
         "/api/events/{slug}/stats": {"get": _op(
             "Counts for dashboards",
             {"200": _json({"type": "object", "properties": {

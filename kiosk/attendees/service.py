@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session, selectinload
 from ..errors import NotFound, ValidationFailed
 from ..matching.submit import submit_after_commit
 from ..scanning.service import announce_consent_change
-from ..models import Attendee, Contact, Event, EventLog, IdempotentResponse, Match, RevokedBadgeToken, utcnow
+from ..models import (Attendee, Contact, Event, EventLog, IdempotentResponse, Lead, Match, RevokedBadgeToken,
+                      utcnow)
 from ..tokens import PERSONAL_TOKEN_LENGTH, hash_token, new_token
 from ..validation import clean_email, clean_line, clean_website, fold_for_search
 
@@ -165,7 +166,8 @@ def _scrub_idempotent_answers(session: Session, attendee: Attendee) -> None:
 def erase_attendee(session: Session, attendee: Attendee) -> None:
     """Remove an attendee's personal data on request, keeping the row for aggregate counts.
 
-    Name, contact details, cards, notes about them, match reasons quoting them, their tokens and ticket secret go;
+    Name, contact details, cards, notes about them, match reasons quoting them, sponsors' leads on them (a booth's
+    rating and notes about a person are personal data too), their tokens and ticket secret go;
     check-in time, ticket type and the existence of matches and contacts stay, so attendance and networking figures
     still add up.
     """
@@ -192,6 +194,7 @@ def erase_attendee(session: Session, attendee: Attendee) -> None:
         contact.note = ""  # the rows stay (the report's counts); every list, page and vCard skips erased people
     # Phones holding their card drop it now (the message names a contact id, nothing personal).
     announce_consent_change(session, attendee)
+    session.execute(delete(Lead).where(Lead.attendee_id == attendee.id))  # a sponsor's notes about them
     for match in session.scalars(select(Match).where((Match.a_id == attendee.id) | (Match.b_id == attendee.id))):
         match.reasons = []  # they quote the erased person's cards
         match.starter = ""

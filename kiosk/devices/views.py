@@ -10,6 +10,7 @@ from ..db import db
 from ..errors import DomainError
 from ..events.service import get_event
 from ..extensions import limiter
+from ..leads.service import sponsors_of
 from ..models import Device, DeviceKind, Event, utcnow
 from ..personal import public_base, public_url_help
 from ..realtime.sockets import revalidate_after_commit
@@ -25,21 +26,25 @@ def init_app(app) -> None:
 
 
 def _landing(device: Device) -> str:
-    """Where a freshly paired device goes: a screen to its event's live screen, a kiosk to the start page."""
+    """Where a freshly paired device goes: a screen to its event's live screen, a sponsor's scanner to its leads,
+    a kiosk to the start page."""
     if device.kind == DeviceKind.screen:
         return url_for("screen.show", slug=db.session.get(Event, device.event_id).slug)
+    if device.kind == DeviceKind.scanner:
+        return url_for("leads.page")
     return url_for("kiosk.start")
 
 
 @bp.get("/admin/events/<slug>/devices")
 @login_required
 def devices(slug: str):
-    """An event's kiosks and screens: pairing codes, last seen, printers."""
+    """An event's kiosks, screens and scanners (with their sponsor): pairing codes, last seen, printers."""
     session = db.session
     event = get_event(session, slug)
     rows = session.scalars(select(Device).where(Device.event_id == event.id).order_by(Device.kind, Device.id)).all()
     return render_template("admin/devices.html", event=event, devices=rows, kinds=list(DeviceKind), now=utcnow(),
-                           public=public_base(event), **public_url_help(event))
+                           sponsors={s.id: s.name for s in sponsors_of(session, event)}, public=public_base(event),
+                           **public_url_help(event))
 
 
 @bp.post("/admin/events/<slug>/devices")

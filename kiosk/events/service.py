@@ -86,6 +86,16 @@ def _apply(event: Event, fields: dict) -> None:
             raise ValidationFailed("Round length must be between 1 and 240 minutes.",
                                    details={"round_minutes": "1-240"})
         event.round_minutes = minutes
+    if "retention_days" in fields:
+        try:
+            days = int(fields["retention_days"])
+        except (TypeError, ValueError):
+            raise ValidationFailed("Keep contacts and leads for a number of days.",
+                                   details={"retention_days": "number"})
+        if not 1 <= days <= 3650:
+            raise ValidationFailed("Keep contacts and leads for 1 to 3650 days.",
+                                   details={"retention_days": "1-3650"})
+        event.retention_days = days
     if "meeting_points" in fields:
         event.meeting_points = parse_tags(fields["meeting_points"])
     if "badge_layout" in fields:

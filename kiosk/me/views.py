@@ -17,6 +17,7 @@ from ..errors import DomainError
 from ..extensions import limiter
 from ..matching.service import attendee_payload, matches_for
 from ..models import Attendee, CardKind, Event, utcnow
+from ..leads.service import sponsors_who_scanned
 from ..scanning.service import contacts_of
 from ..transactions import Blueprint, discard
 from . import service
@@ -69,7 +70,7 @@ def home():
                       "partners": [people[i] for i in group["ids"] if i != attendee.id and i in people]}
     contacts = contacts_of(session, attendee)
     return render_template("me/home.html", me=attendee, event=event, matches=matches, round=round_info,
-                           contacts=contacts, sponsors=[],
+                           contacts=contacts, sponsors=sponsors_who_scanned(session, attendee),
                            last_seq=last_seq, offers=padded(attendee, CardKind.offer, PHONE_CARD_ITEMS),
                            needs=padded(attendee, CardKind.need, PHONE_CARD_ITEMS), max_text=MAX_CARD_TEXT, texts=phone_texts(),
                            now_iso=utcnow().isoformat(), shareable=SHAREABLE)

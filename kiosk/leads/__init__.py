@@ -1,0 +1,1 @@
+"""Sponsor and exhibitor leads: sponsors with qualifier questions, their badge scanners, leads and exports."""

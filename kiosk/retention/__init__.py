@@ -1,0 +1,1 @@
+"""Retention: contacts and leads are kept for a set number of days after an event, then purged."""
