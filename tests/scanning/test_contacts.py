@@ -348,3 +348,21 @@ def test_the_all_contacts_vcard_holds_exactly_the_cards_i_hold(app, people):
         assert {c.fn.value: c.email.value for c in cards} == {"Ana García": "ana@example.org",
                                                              "Cléo 李": "cleo@example.org"}
     assert phones["ben"].get("/api/me/contacts.vcf?version=2.1").status_code == 422
+
+
+def test_the_phone_page_lists_the_sponsors_who_scanned_me(app, people):
+    ids, phones = people
+    from kiosk.devices.service import pair
+    from kiosk.leads.service import add_scanner, capture_lead, create_sponsor
+    from kiosk.models import Event
+    assert "No sponsor has scanned your badge." in phones["ana"].get("/me").get_data(as_text=True)
+    with app.app_context():
+        s = db.session
+        event = s.get(Event, ids["event"])
+        booth = add_scanner(s, event, create_sponsor(s, event, "Acme <Cloud> & Co"))
+        pair(s, booth.pairing_code)
+        capture_lead(s, booth, ids["ana_badge"])
+        s.commit()
+    page = phones["ana"].get("/me").get_data(as_text=True)
+    assert "Acme &lt;Cloud&gt; &amp; Co" in page and "No sponsor has scanned" not in page
+    assert "Acme" not in phones["ben"].get("/me").get_data(as_text=True)
