@@ -109,3 +109,77 @@ def create_demo_event(session: Session, *, attendees: int = 300, checked_in_shar
             progress(1)
     session.flush()
     return event
+
+
+def add_demo_networking(session: Session, event: Event, *, seed: int = 11, matches_per_person: int = 3,
+                        progress=None) -> dict:
+    """What a finished event leaves behind, for trying the reports: matches (suggested, accepted, met, declined)
+    with reasons, badge-scan contacts (most of them both ways), a networking round, walk-ins, two sponsors with
+    rated leads, and one erased attendee. Returns the counts made."""
+    from .attendees.service import erase_attendee
+    from .leads.service import create_sponsor
+    from .models import Attendee, Contact, Lead, LeadRating, Match, MatchSource, MatchStatus, Round
+
+    rng = random.Random(seed)
+    now = datetime.now(timezone.utc)
+    people = list(session.scalars(select(Attendee).where(Attendee.event_id == event.id,
+                                                         Attendee.checked_in_at.is_not(None),
+                                                         Attendee.erased_at.is_(None)).order_by(Attendee.id)))
+    for person in rng.sample(people, k=min(len(people), max(1, len(people) // 12))):
+        person.source = "walkin"
+    made = {"matches": 0, "contacts": 0, "leads": 0}
+    pairs: set[tuple[int, int]] = set()
+    statuses = [MatchStatus.suggested] * 9 + [MatchStatus.accepted] * 4 + [MatchStatus.met] * 5 + \
+        [MatchStatus.declined]
+    for person in people:
+        for other in rng.sample(people, k=min(len(people), matches_per_person + 1)):
+            pair = tuple(sorted((person.id, other.id)))
+            if other.id == person.id or pair in pairs:
+                continue
+            pairs.add(pair)
+            giver, taker = (person, other) if rng.random() < 0.5 else (other, person)
+            offer, need = giver.cards_of(CardKind.offer), taker.cards_of(CardKind.need)
+            reasons = [{"giver": giver.id, "taker": taker.id, "offer": offer[0].text if offer else "",
+                        "need": need[0].text if need else "", "tags": [], "score": round(rng.uniform(0.3, 0.9), 3)}]
+            at = max(person.checked_in_at, other.checked_in_at) + timedelta(minutes=rng.randint(0, 20))
+            status = rng.choice(statuses)
+            session.add(Match(event_id=event.id, a_id=pair[0], b_id=pair[1], score=reasons[0]["score"],
+                              direction="a->b" if giver.id == pair[0] else "b->a", reasons=reasons,
+                              starter=f"Ask {giver.first_name} about it.", source=MatchSource.live, status=status,
+                              created_at=at, updated_at=at))
+            made["matches"] += 1
+            if status == MatchStatus.met or rng.random() < 0.08:
+                scanned = at + timedelta(minutes=rng.randint(1, 30))
+                first, second = (person, other) if rng.random() < 0.5 else (other, person)
+                scan = Contact(event_id=event.id, from_id=first.id, to_id=second.id, created_at=scanned)
+                session.add(scan)
+                made["contacts"] += 1
+                if rng.random() < 0.65:
+                    scan.mutual = True
+                    session.add(Contact(event_id=event.id, from_id=second.id, to_id=first.id, mutual=True,
+                                        created_at=scanned + timedelta(minutes=rng.randint(0, 5))))
+                    made["contacts"] += 1
+        if progress:
+            progress(1)
+    session.flush()
+    present = [p.id for p in people]
+    rng.shuffle(present)
+    groups = [present[i:i + 2] for i in range(0, len(present) - 1, 2)]
+    if len(present) % 2 and groups:
+        groups[-1].append(present[-1])
+    session.add(Round(event_id=event.id, number=1, starts_at=now - timedelta(minutes=40),
+                      ends_at=now - timedelta(minutes=32),
+                      pairs=[{"ids": g, "meeting_point": f"Table {i + 1}"} for i, g in enumerate(groups)]))
+    ratings = [LeadRating.hot, LeadRating.warm, LeadRating.warm, LeadRating.cold, None]
+    for name, share in (("Acme Cloud", 0.25), ("Nordlicht Ventures", 0.12)):
+        sponsor = create_sponsor(session, event, name, ["Budget this year?", "Decision timeline?"])
+        for person in rng.sample(people, k=int(len(people) * share)):
+            session.add(Lead(event_id=event.id, sponsor_id=sponsor.id, attendee_id=person.id,
+                             rating=rng.choice(ratings), note="", answers={},
+                             created_at=person.checked_in_at + timedelta(minutes=rng.randint(5, 50))))
+            made["leads"] += 1
+    session.flush()
+    if people:
+        erase_attendee(session, people[-1])
+    session.flush()
+    return made

@@ -98,6 +98,7 @@ def phone_texts() -> dict:
             "state": {"mutual": _("You swapped contacts"), "mine": _("You scanned their badge"),
                       "theirs": _("Scanned your badge")},
             "ask_me": _("Ask me about"), "offers": _("Offers"), "needs": _("Looks for"),
+            "why": _("Why you were matched"),
             "note": _("My private note"), "note_placeholder": _("Only you see this"),
             "follow_up": _("Follow up after the event"), "save": _("Save"), "vcard": _("vCard"),
             "connect_back": _("Connect back"), "light_on": _("Light"), "light_off": _("Light off"),

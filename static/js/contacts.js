@@ -93,6 +93,7 @@ export function setupContacts({ data, csrf }) {
         node.append(card);
       }
       if (c.reasons?.length) {
+        node.append(el("h4", "why", T.why));
         const ul = el("ul", "reasons");
         for (const r of c.reasons) {
           const mine = r.giver === data.me;
