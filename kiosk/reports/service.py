@@ -280,7 +280,7 @@ def event_figures(session: Session, event: Event) -> EventFigures:
     pairs = {tuple(sorted((c.from_id, c.to_id))) for c in contacts}
     directed = {(c.from_id, c.to_id) for c in contacts}
     f.contact_pairs = len(pairs)
-    f.mutual_pairs = sum((b, a) in directed for a, b in pairs)
+    f.mutual_pairs = sum((a, b) in directed and (b, a) in directed for a, b in pairs)
     touched = {i for pair in pairs for i in pair}
     f.with_contact = sum(p.id in touched for p in came)
 
@@ -483,3 +483,29 @@ def attendee_summary(session: Session, me: Attendee, *, people: dict[int, Attend
                            offers=_card_items(me, CardKind.offer), needs=_card_items(me, CardKind.need), met=met,
                            scanned_me=scanned_me, not_met=sorted(not_met, key=lambda r: r["name"].casefold()),
                            gave=gave)
+
+
+def summaries(session: Session, event: Event):
+    """Every summary of an event, for those who came (and were not erased), with the event's people, matches and
+    contacts loaded once: a few queries for 5,000 attendees, not three each. Yields AttendeeSummary."""
+    people = {p.id: p for p in session.scalars(select(Attendee).where(Attendee.event_id == event.id)
+                                                .options(selectinload(Attendee.cards)).order_by(Attendee.id))}
+    matches: dict[int, list[Match]] = defaultdict(list)
+    for m in session.scalars(select(Match).where(Match.event_id == event.id)):
+        matches[m.a_id].append(m)
+        matches[m.b_id].append(m)
+    contacts: dict[int, list[Contact]] = defaultdict(list)
+    for c in session.scalars(select(Contact).where(Contact.event_id == event.id)):
+        contacts[c.from_id].append(c)
+        contacts[c.to_id].append(c)
+    for person in people.values():
+        if person.checked_in_at is not None and person.erased_at is None:
+            yield attendee_summary(session, person, people=people, matches=matches.get(person.id, []),
+                                   contacts=contacts.get(person.id, []))
+
+
+def present_count_for_summaries(session: Session, event: Event) -> int:
+    """How many summaries `summaries` makes: everyone who came and was not erased."""
+    from sqlalchemy import func
+    return session.scalar(select(func.count(Attendee.id)).where(
+        Attendee.event_id == event.id, Attendee.checked_in_at.is_not(None), Attendee.erased_at.is_(None))) or 0
