@@ -212,8 +212,10 @@ def test_a_scan_typed_offline_waits_and_arrives_once(live_server, swap_event, ne
     a.get_by_role("button", name="Connect", exact=True).tap()
     expect(a.locator("#scan-feedback")).to_have_text("We do not know this badge at this event.")
     expect(a.locator("#scan-waiting")).to_be_hidden()
-    # The browser logs the failed fetches (offline, then the unknown badge's 404); nothing else went wrong.
-    assert [e for e in a.context.errors if "ERR_INTERNET_DISCONNECTED" not in e and "404" not in e] == []
+    # The browser logs the failed fetches (offline, then the unknown badge's 404) and, now and then, the socket
+    # that going offline cut mid-frame ("Invalid frame header"); nothing else went wrong.
+    noise = ("ERR_INTERNET_DISCONNECTED", "404", "WebSocket connection to")
+    assert [e for e in a.context.errors if not any(n in e for n in noise)] == []
 
 
 def test_a_plain_http_venue_address_offers_the_camera_app_instead(live_server, swap_event, new_context,
