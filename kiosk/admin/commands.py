@@ -15,7 +15,7 @@ from ..badges.printing import PrintError, cups_reachable
 from ..concurrency import configured_async_mode
 from ..console import base_url, describe_db, fail, migrate_database, print_urls
 from ..db import db
-from ..demo import DEMO_SLUG, create_demo_event, ensure_demo_organizer, load_demo_login
+from ..demo import DEMO_SLUG, add_demo_networking, create_demo_event, ensure_demo_organizer, load_demo_login
 from ..errors import DomainError
 from ..models import Event, Organizer
 from ..personal import lan_address, public_url_problem
@@ -59,8 +59,10 @@ def init_command(email: str | None, password: str | None, name: str) -> None:
 @click.command("demo")
 @click.option("--attendees", default=300, show_default=True, help="How many demo attendees.")
 @click.option("--if-missing", is_flag=True, help="Do nothing (but print the URLs) when the demo event exists.")
+@click.option("--networking", is_flag=True,
+              help="Also what a finished event leaves: matches, contacts, a round, sponsor leads (to try reports).")
 @with_appcontext
-def demo_command(attendees: int, if_missing: bool) -> None:
+def demo_command(attendees: int, if_missing: bool, networking: bool) -> None:
     """Create the demo event (initializing the database if needed) and print where to open it."""
     migrate_database()
     session = db.session
@@ -74,7 +76,11 @@ def demo_command(attendees: int, if_missing: bool) -> None:
             session.delete(existing)
             session.flush()
         with tqdm(total=attendees, desc="Creating demo attendees", unit="person", file=sys.stderr) as bar:
-            create_demo_event(session, attendees=attendees, progress=bar.update)
+            event = create_demo_event(session, attendees=attendees, progress=bar.update)
+        if networking:
+            made = add_demo_networking(session, event)
+            click.echo(f"Added {made['matches']} matches, {made['contacts']} badge scans and {made['leads']} "
+                       "sponsor leads.")
         login = ensure_demo_organizer(session, current_app.instance_path)
         session.commit()
         click.echo(f"Demo event created with {attendees} attendees.")

@@ -40,7 +40,8 @@ def rich(value, *, bold: bool = False, limit: int | None = None) -> str:
     if limit and len(text) > limit:
         text = text[: limit - 1].rstrip() + "\u2026"
     if not text:
-        return ""
+        # Letters in a script no bundled font has (Devanagari, Thai...) would vanish: say so rather than print a gap.
+        return plain("(not printable here)") if str(value or "").strip() else ""
     stack = font_stack(bold)
     return "".join(f'<font name="{font}">{html.escape(run, quote=False)}</font>'
                    for font, run in stack.runs(visual(shape(text))))

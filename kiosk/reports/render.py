@@ -298,7 +298,7 @@ def organizer_story(f: EventFigures) -> list:
                      rich(p["company"], limit=30), rich(p["ticket_type"], limit=16),
                      plain(when(p["checked_in_at"], f.tz, "%d %b %H:%M") if p["checked_in_at"] else "\u2014"),
                      plain(p["matches"]), plain(p["met"]), plain(p["contacts"])])
-    story.append(table(rows, [11 * mm, 44 * mm, 34 * mm, 20 * mm, 24 * mm, 15 * mm, 11 * mm, 15 * mm],
+    story.append(table(rows, [11 * mm, 42 * mm, 32 * mm, 20 * mm, 24 * mm, 17 * mm, 11 * mm, 17 * mm],
                        numeric=(0, 5, 6, 7)))
     return story
 
