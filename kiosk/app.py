@@ -32,6 +32,7 @@ from .matching import commands as matcher_commands
 from .matching import runtime as matching
 from .me import views as phone_views
 from .realtime import views as realtime_views
+from .reports import commands as report_commands
 from .retention import commands as retention_commands
 from .rounds import commands as round_commands
 from .scanning import views as scanning_views
@@ -40,7 +41,8 @@ from .screen import views as screen_views
 #: Every capability, wired through its `init_app` (blueprints, commands, workers), in this order.
 CAPABILITIES = (matching, badges, auth_views, admin_views, api, badge_views, device_views, kiosk_views,
                 lead_views, realtime_views, phone_views, scanning_views, screen_views, serving, admin_commands,
-                attendee_commands, badge_commands, matcher_commands, retention_commands, round_commands)
+                attendee_commands, badge_commands, matcher_commands, report_commands, retention_commands,
+                round_commands)
 
 LANGUAGES = ["en", "de"]
 
