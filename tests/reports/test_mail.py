@@ -298,3 +298,14 @@ def test_the_command_sends_with_a_limit_and_says_how_to_resume(app, runner, mail
     assert "Sent 3 summaries" in rest.output and "2 had theirs already" in rest.output
     assert mailbox.per_recipient() == Counter({f"{k}@example.org": 1 for k in MAILED})
 
+
+def test_the_event_page_shows_how_far_the_mailing_got(app, client, auth, mailbox):
+    data = make_people(app)
+    auth.login()
+    page = client.get(f"/admin/events/{data['event'].slug}").get_data(as_text=True)
+    assert "Attendee summaries by mail" in page and "No mail server is configured" in page
+    configure(app, mailbox)
+    mailbox.refuse = {"eve@example.org"}
+    _run(app, data, mailbox)
+    page = client.get(f"/admin/events/{data['event'].slug}").get_data(as_text=True)
+    assert "4 sent" in page and "1 failed" in page and "givetake mail --event" in page
