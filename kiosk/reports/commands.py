@@ -64,7 +64,7 @@ def _report(run: MailRun, slug: str, limit: int | None) -> None:
     if run.dry_run:
         click.echo(f"Dry run: {run.sent} summaries would be sent; nothing was sent or written.")
     else:
-        click.echo(f"Sent {run.sent} summaries of {run.total} attendees who came.")
+        click.echo(f"Sent {run.sent} summaries in this run ({run.total} attendees came).")
     if run.already_sent:
         click.echo(f"  {run.already_sent} had theirs already (not sent again).")
     if run.skipped:
@@ -83,9 +83,9 @@ def _report(run: MailRun, slug: str, limit: int | None) -> None:
                     f"with: {resume} --retry-unknown", fg="yellow")
     if run.busy:
         click.echo(f"  {run.busy} were being sent by another run at the same time.")
-    if run.stopped:
-        click.secho(f"Stopped: {run.stopped}.", fg="red", err=True)
     if run.left:
         click.echo(f"  {run.left} not tried yet" + (" (the limit)" if limit and not run.stopped else "") + ".")
+    if run.stopped:
+        click.secho(f"Stopped: {run.stopped}.", fg="red", err=True)
     if not run.dry_run and (run.stopped or run.failed or run.left):
         click.echo(f"To resume (sends only those not sent yet): {resume}")

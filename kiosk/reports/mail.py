@@ -11,6 +11,7 @@ The PDFs come from kiosk.reports.service/render, with the event's people, matche
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 import smtplib
 import ssl
@@ -21,6 +22,7 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Callable
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -220,6 +222,21 @@ def mail_address(raw: str | None) -> str | None:
     return f"{local}@{domain}"
 
 
+def reachable_after_the_event(url: str | None) -> str | None:
+    """The event's public URL, if people can still open it from home (not the venue network's or laptop's)."""
+    url = _one_line(url)
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host or host == "localhost" or "." not in host \
+            or host.endswith((".local", ".lan", ".internal", ".home.arpa")):
+        return None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return url
+    return None if address.is_private or address.is_loopback or address.is_link_local else url
+
+
 def attachment_name(event: Event, attendee: Attendee) -> str:
     """The summary's file name in the mail: `<event-slug>-summary-<badge#>.pdf`."""
     return f"{event.slug}-summary-{attendee.id}.pdf"
@@ -234,8 +251,9 @@ def summary_message(event: Event, attendee: Attendee, address: str, pdf: bytes, 
              f"thank you for coming to {name}. Attached is your summary as a PDF: your offer and need cards, the "
              "people you swapped contacts with, the matches you have not met yet, and what you gave.", "",
              "The contact details in it are what each person chose to share when their badge was scanned.", ""]
-    if event.public_url:
-        lines += [f"The event: {_one_line(event.public_url)}", ""]
+    link = reachable_after_the_event(event.public_url)
+    if link:
+        lines += [f"The event: {link}", ""]
     lines += ["Thank you, and see you next time!", f"{name}"]
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["Subject"] = f"Your summary of {name}"

@@ -136,6 +136,14 @@ def _pdf_text(message) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(part.get_content())).pages)
 
 
+@pytest.mark.parametrize("url, shown", [
+    ("https://conf.example.org", True), ("http://192.168.1.20:5000", False), ("http://127.0.0.1:5000", False),
+    ("http://laptop.local:5000", False), (None, False), ("ftp://conf.example.org", False)])
+def test_the_mail_links_the_event_only_where_people_can_open_it_from_home(url, shown):
+    from kiosk.reports.mail import reachable_after_the_event
+    assert (reachable_after_the_event(url) is not None) == shown
+
+
 def test_each_attendee_who_came_gets_one_mail_with_their_summary(any_app, mailbox):
     data = make_people(any_app)
     run = _run(any_app, data, mailbox)
@@ -292,10 +300,10 @@ def test_the_command_sends_with_a_limit_and_says_how_to_resume(app, runner, mail
     slug = data["event"].slug
     first = runner.invoke(args=["mail", "--event", slug, "--limit", "2"])
     assert first.exit_code == 0, first.output
-    assert "Sent 2 summaries" in first.output and "3 not tried yet (the limit)" in first.output
+    assert "Sent 2 summaries in this run" in first.output and "3 not tried yet (the limit)" in first.output
     assert f"givetake mail --event {slug}" in first.output
     rest = runner.invoke(args=["mail", "--event", slug])
-    assert "Sent 3 summaries" in rest.output and "2 had theirs already" in rest.output
+    assert "Sent 3 summaries in this run" in rest.output and "2 had theirs already" in rest.output
     assert mailbox.per_recipient() == Counter({f"{k}@example.org": 1 for k in MAILED})
 
 
