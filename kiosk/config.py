@@ -14,12 +14,14 @@ ENV_VARS = {
     "GIVETAKE_SECRET_KEY": "signs sessions and CSRF tokens (default: generated once, kept in instance/secret_key)",
     "GIVETAKE_PUBLIC_URL": "the address printed in badge QR codes, e.g. https://event.example.org",
     "GIVETAKE_REDIS_URL": "Redis for scale-out: Socket.IO message queue, matcher queue, rate limits",
-    "GIVETAKE_SMTP_HOST": "mail server for reports (unset: no mail)",
-    "GIVETAKE_SMTP_PORT": "mail server port (default 25)",
-    "GIVETAKE_SMTP_USER": "mail login",
+    "GIVETAKE_SMTP_HOST": "mail server that `givetake mail` sends attendee summaries through (unset: no mail)",
+    "GIVETAKE_SMTP_PORT": "mail server port (default 587; 465 with GIVETAKE_SMTP_SECURITY=ssl)",
+    "GIVETAKE_SMTP_USER": "mail login (unset: no login)",
     "GIVETAKE_SMTP_PASSWORD": "mail password",
-    "GIVETAKE_SMTP_FROM": "sender address of mails",
-    "GIVETAKE_SMTP_STARTTLS": "1 to use STARTTLS",
+    "GIVETAKE_SMTP_FROM": "sender of the mails, e.g. 'Example Conf <hello@example.org>' (required with a host)",
+    "GIVETAKE_SMTP_SECURITY": "starttls (the default), ssl (TLS from the start, port 465) or none (plain text: "
+                              "only for a relay on this machine, 127.0.0.1; a login would cross the wire readable)",
+    "GIVETAKE_SMTP_TIMEOUT": "seconds to wait for the mail server before giving up on it (default 30)",
     "GIVETAKE_PRINTER": "default CUPS queue for badges",
     "GIVETAKE_MATCHER": "inprocess (a thread, the laptop default), redis (a separate `givetake matcher`) or off",
     "GIVETAKE_ASYNC_MODE": "how `givetake serve` runs: auto (gevent when installed, the default), gevent, threading",
@@ -81,6 +83,44 @@ def load_or_create_secret_key(instance_path: str) -> str:
     return key
 
 
+#: How the connection to the mail server is protected (GIVETAKE_SMTP_SECURITY), and each one's usual port.
+SMTP_SECURITY_PORTS = {"starttls": 587, "ssl": 465, "none": 587}
+
+
+def smtp_settings(env) -> dict:
+    """The SMTP_* settings from GIVETAKE_SMTP_*; ConfigError for a value that cannot work (before any mail)."""
+    host = (env.get("GIVETAKE_SMTP_HOST") or "").strip() or None
+    security = (env.get("GIVETAKE_SMTP_SECURITY") or "starttls").strip().lower()
+    if security not in SMTP_SECURITY_PORTS:
+        raise ConfigError(f"GIVETAKE_SMTP_SECURITY {security!r} is not one of starttls, ssl, none")
+    numbers = {}
+    for name, default in (("PORT", SMTP_SECURITY_PORTS[security]), ("TIMEOUT", 30)):
+        raw = (env.get(f"GIVETAKE_SMTP_{name}") or "").strip()
+        try:
+            numbers[name] = int(raw) if raw else default
+        except ValueError:
+            raise ConfigError(f"GIVETAKE_SMTP_{name} {raw!r} is not a whole number") from None
+        if numbers[name] <= 0:
+            raise ConfigError(f"GIVETAKE_SMTP_{name} must be above 0, not {raw}")
+    sender = (env.get("GIVETAKE_SMTP_FROM") or "").strip() or None
+    if host and not sender:
+        raise ConfigError("GIVETAKE_SMTP_FROM is required with GIVETAKE_SMTP_HOST: the sender attendees see and "
+                          "reply to, e.g. 'Example Conf <hello@example.org>'")
+    if sender:
+        _check_sender(sender)
+    return {"SMTP_HOST": host, "SMTP_PORT": numbers["PORT"], "SMTP_USER": env.get("GIVETAKE_SMTP_USER") or None,
+            "SMTP_PASSWORD": env.get("GIVETAKE_SMTP_PASSWORD") or None, "SMTP_FROM": sender,
+            "SMTP_SECURITY": security, "SMTP_TIMEOUT": numbers["TIMEOUT"]}
+
+
+def _check_sender(sender: str) -> None:
+    from email.utils import parseaddr
+    address = parseaddr(sender)[1]
+    if any(c in sender for c in "\r\n") or "@" not in address or any(c.isspace() for c in address):
+        raise ConfigError(f"GIVETAKE_SMTP_FROM {sender!r} is not one address: give e.g. hello@example.org or "
+                          "'Example Conf <hello@example.org>'")
+
+
 def from_env(instance_path: str, environ: dict[str, str] | None = None) -> dict:
     """Build the app's config mapping from environment variables, filling in laptop defaults."""
     env = os.environ if environ is None else environ
@@ -90,12 +130,7 @@ def from_env(instance_path: str, environ: dict[str, str] | None = None) -> dict:
         "SECRET_KEY": env.get("GIVETAKE_SECRET_KEY") or load_or_create_secret_key(instance_path),
         "PUBLIC_URL": (env.get("GIVETAKE_PUBLIC_URL") or "").rstrip("/") or None,
         "REDIS_URL": env.get("GIVETAKE_REDIS_URL") or None,
-        "SMTP_HOST": env.get("GIVETAKE_SMTP_HOST") or None,
-        "SMTP_PORT": int(env.get("GIVETAKE_SMTP_PORT") or 25),
-        "SMTP_USER": env.get("GIVETAKE_SMTP_USER") or None,
-        "SMTP_PASSWORD": env.get("GIVETAKE_SMTP_PASSWORD") or None,
-        "SMTP_FROM": env.get("GIVETAKE_SMTP_FROM") or "givetake@localhost",
-        "SMTP_STARTTLS": (env.get("GIVETAKE_SMTP_STARTTLS") or "") in ("1", "true", "yes"),
+        **smtp_settings(env),
         "PRINTER": env.get("GIVETAKE_PRINTER") or None,
         "MATCHER": env.get("GIVETAKE_MATCHER") or None,
         # Cookies: HttpOnly always, SameSite=Lax so the personal-QR link still opens a session from the camera app.

@@ -94,6 +94,16 @@ class PrintStatus(str, enum.Enum):
     failed = "failed"
 
 
+class MailStatus(str, enum.Enum):
+    """An attendee's summary mail: to send, handed to the mail server right now (or when a run died: unknown),
+    accepted by the server, or refused with a reason (retried by the next run)."""
+
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+
+
 def _enum(cls: type[enum.Enum]) -> Enum:
     # Stored as plain strings with a CHECK, so SQLite and PostgreSQL migrate the same way.
     return Enum(cls, native_enum=False, length=16, validate_strings=True,
@@ -432,6 +442,30 @@ class PrintJob(Base):
     status: Mapped[PrintStatus] = mapped_column(_enum(PrintStatus), default=PrintStatus.queued)
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = _ts(nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class ReportMailing(Base):
+    """One attendee's post-event summary by mail: at most one per attendee and event, sent at most once.
+
+    A run marks the row `sending` and commits before it talks to the mail server, and `sent` once the server
+    accepted the message (kiosk.reports.mail), so a row still `sending` is a message that may or may not have gone.
+    """
+
+    __tablename__ = "report_mailings"
+    __table_args__ = (UniqueConstraint("event_id", "attendee_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    attendee_id: Mapped[int] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"))
+    status: Mapped[MailStatus] = mapped_column(_enum(MailStatus), default=MailStatus.pending)
+    #: Times a run handed (or tried to hand) this message to the mail server.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: Why the last attempt failed, as the mail server or the network said it.
+    error: Mapped[str] = mapped_column(Text, default="")
+    #: The Message-ID header of the last attempt: find it in the mail server's log when the outcome is unknown.
+    message_id: Mapped[str | None] = mapped_column(String(250))
+    sent_at: Mapped[datetime | None] = _ts()
     updated_at: Mapped[datetime] = _ts(nullable=False, default=utcnow, onupdate=utcnow)
 
 

@@ -63,3 +63,23 @@ def test_the_command_says_what_to_fix_without_a_traceback(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert "GIVETAKE_INSTANCE_PATH 'instance' is relative" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("env, says", [
+    ({"GIVETAKE_SMTP_HOST": "smtp.example.org"}, "GIVETAKE_SMTP_FROM is required"),
+    ({"GIVETAKE_SMTP_HOST": "smtp.example.org", "GIVETAKE_SMTP_FROM": "a@x\nBcc: b@y"}, "is not one address"),
+    ({"GIVETAKE_SMTP_SECURITY": "tls"}, "not one of starttls, ssl, none"),
+    ({"GIVETAKE_SMTP_PORT": "smtp"}, "GIVETAKE_SMTP_PORT 'smtp' is not a whole number"),
+])
+def test_mail_settings_that_cannot_work_are_refused_by_name(env, says):
+    from kiosk.config import smtp_settings
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        smtp_settings(env)
+
+
+def test_mail_settings_default_to_starttls_on_587_and_465_for_ssl():
+    from kiosk.config import smtp_settings
+    settings = smtp_settings({"GIVETAKE_SMTP_HOST": "smtp.example.org", "GIVETAKE_SMTP_FROM": "Conf <hi@example.org>"})
+    assert (settings["SMTP_SECURITY"], settings["SMTP_PORT"], settings["SMTP_TIMEOUT"]) == ("starttls", 587, 30)
+    assert smtp_settings({"GIVETAKE_SMTP_SECURITY": "ssl"})["SMTP_PORT"] == 465
+    assert smtp_settings({})["SMTP_HOST"] is None

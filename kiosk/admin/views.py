@@ -1,7 +1,7 @@
 """Organizer pages: events and their tags, attendees (search, edit, erase), CSV import and export."""
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -15,6 +15,7 @@ from ..events.service import create_event, get_event, update_event
 from ..models import Attendee, CardKind, Event
 from ..personal import personal_qr_svg, personal_url, public_url_help
 from ..realtime.sockets import revalidate_after_commit
+from ..reports.mail import mailing_counts
 from ..transactions import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -81,7 +82,8 @@ def event(slug: str):
         "checked_in": session.scalar(select(func.count(Attendee.id)).where(
             Attendee.event_id == event.id, Attendee.checked_in_at.is_not(None))) or 0,
     }
-    return render_template("admin/event.html", event=event, stats=stats, **public_url_help(event))
+    mail = {"counts": mailing_counts(session, event), "configured": bool(current_app.config.get("SMTP_HOST"))}
+    return render_template("admin/event.html", event=event, stats=stats, mail=mail, **public_url_help(event))
 
 
 @bp.route("/events/<slug>/edit", methods=["GET", "POST"])
