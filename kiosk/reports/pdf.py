@@ -12,6 +12,7 @@ import functools
 import html
 from datetime import datetime
 
+from bidi import get_display
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -34,8 +35,10 @@ PAGE = A4
 MARGIN = 18 * mm
 
 
-def rich(value, *, bold: bool = False, limit: int | None = None) -> str:
-    """User text as Paragraph markup that prints literally: escaped, shaped, reordered, one font per run."""
+def rich(value, *, bold: bool = False, limit: int | None = None, ltr: bool = False) -> str:
+    """User text as Paragraph markup that prints literally: escaped, shaped, reordered, one font per run.
+
+    `ltr`: our own English sentence quoting user text (a name first): left-to-right whatever script starts it."""
     text = clean_text(value)
     if limit and len(text) > limit:
         text = text[: limit - 1].rstrip() + "\u2026"
@@ -44,7 +47,8 @@ def rich(value, *, bold: bool = False, limit: int | None = None) -> str:
         return plain("(not printable here)") if str(value or "").strip() else ""
     stack = font_stack(bold)
     return "".join(f'<font name="{font}">{html.escape(run, quote=False)}</font>'
-                   for font, run in stack.runs(visual(shape(text))))
+                   for font, run in stack.runs(get_display(shape(text), base_dir="L") if ltr
+                                               else visual(shape(text))))
 
 
 def plain(value) -> str:

@@ -356,7 +356,7 @@ def attendee_story(s: AttendeeSummary) -> list:
     for m in s.not_met:
         follow.append(KeepTogether([para(rich(m["name"], bold=True) + plain(f"  #{m['badge']}")
                                          + (" \u00b7 " + rich(m["company"]) if m["company"] else ""), "h3"),
-                                    para(rich(m["line"]), "body")]))
+                                    para(rich(m["line"], ltr=True), "body")]))
     if not follow:
         follow.append(_empty("You met every match (or had none)."))
     story += _section("Matches you have not met yet", *follow)
