@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from matcher.lexical import STOPWORDS, terms
@@ -514,6 +514,5 @@ def summaries(session: Session, event: Event):
 
 def present_count_for_summaries(session: Session, event: Event) -> int:
     """How many summaries `summaries` makes: everyone who came and was not erased."""
-    from sqlalchemy import func
     return session.scalar(select(func.count(Attendee.id)).where(
         Attendee.event_id == event.id, Attendee.checked_in_at.is_not(None), Attendee.erased_at.is_(None))) or 0

@@ -200,11 +200,6 @@ def contacts_of(session: Session, me: Attendee) -> list[dict]:
     return sorted(views, key=lambda v: v["created_at"], reverse=True)
 
 
-def holders_of(session: Session, attendee: Attendee) -> list[int]:
-    """Who holds this person's card (scanned them): told to refresh when what they share changes."""
-    return list(session.scalars(select(Contact.from_id).where(Contact.to_id == attendee.id)))
-
-
 # ------------------------------------------------------------------------------------------------------ changes
 
 @dataclass
@@ -316,8 +311,9 @@ def held_contacts(session: Session, me: Attendee) -> list[tuple[Contact, Attende
 
 
 def announce_consent_change(session: Session, attendee: Attendee) -> None:
-    """Tell every phone holding this person's card to refresh it: what they share changed (or they left)."""
-    for holder in holders_of(session, attendee):
-        row = session.scalar(select(Contact.id).where(Contact.from_id == holder, Contact.to_id == attendee.id))
-        publish(session, attendee.event_id, "contact", f"attendee:{holder}", {"kind": "changed", "contact_id": row})
+    """Tell every phone holding this person's card to refresh it: what they share changed (or they left).
 
+    One query for all holders (an erasure or consent change of someone scanned by hundreds stays one statement)."""
+    for contact_id, holder in session.execute(select(Contact.id, Contact.from_id).where(Contact.to_id == attendee.id)):
+        publish(session, attendee.event_id, "contact", f"attendee:{holder}",
+                {"kind": "changed", "contact_id": contact_id})

@@ -33,6 +33,13 @@ def _attendee_key() -> str:
     return f"attendee:{attendee_id}" if isinstance(attendee_id, int) else f"ip:{request.remote_addr}"
 
 
+def _connected(result: service.ScanResult):
+    """Back to my page at the new (or existing) contact, saying which it was."""
+    flash(_("You are connected with %(name)s.", name=result.other.first_name) if result.created
+          else _("You are already connected with %(name)s.", name=result.other.first_name), "success")
+    return redirect(url_for("me.home") + f"#contact-{result.contact.id}")
+
+
 @bp.get("/b/<token>")
 @limiter.limit("60 per minute")
 @limiter.limit("30 per minute", key_func=_attendee_key)
@@ -85,9 +92,7 @@ def connect(token: str):
         discard()
         flash(exc.message, "error")
         return redirect(url_for("scanning.badge", token=token))
-    flash(_("You are connected with %(name)s.", name=result.other.first_name) if result.created
-          else _("You are already connected with %(name)s.", name=result.other.first_name), "success")
-    return redirect(url_for("me.home") + f"#contact-{result.contact.id}")
+    return _connected(result)
 
 
 @bp.post("/me/scan")
@@ -105,9 +110,7 @@ def typed_scan():
         discard()
         flash(exc.message, "error")
         return redirect(url_for("me.home") + "#scan")
-    flash(_("You are connected with %(name)s.", name=result.other.first_name) if result.created
-          else _("You are already connected with %(name)s.", name=result.other.first_name), "success")
-    return redirect(url_for("me.home") + f"#contact-{result.contact.id}")
+    return _connected(result)
 
 
 @bp.post("/me/contacts/<int:contact_id>")
