@@ -75,6 +75,10 @@ def serve_command(host: str, port: int, requested_mode: str) -> None:
         present = loop.warm_up()
         if present:
             click.echo(f"Matcher ready: {sum(present.values())} people present in {len(present)} event(s).")
+            # Check-ins whose work was still queued when this laptop last stopped are matched now.
+            caught = loop.catch_up()
+            if caught:
+                click.echo(f"Matched {caught} people present who had no match yet.")
     click.echo(f"Give & Take on http://{host}:{port} ({describe_db()}; {running})")
     for slug in events[:5]:
         print_urls(slug, base=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}")

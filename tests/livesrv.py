@@ -145,3 +145,31 @@ class ServerProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class MatcherProcess:
+    """`givetake matcher` in its own process (scale-out's single matcher, fed through Redis)."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = {**os.environ, **env}
+        self._log = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen([sys.executable, "-c", "from kiosk.launch import main; main()", "matcher"],
+                                        env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        self._log.seek(0)
+        return self._log.read()
+
+    def kill(self) -> None:
+        """SIGKILL: mid-batch, without acknowledging anything (what the OOM killer or a power cut does)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()

@@ -12,9 +12,9 @@ import logging
 import os
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
@@ -22,11 +22,11 @@ import matcher
 
 from ..concurrency import off_the_loop
 from ..db import Database
-from ..models import Attendee, Event, present, utcnow
+from ..models import Attendee, Event, Match, MatchSource, Round, present, utcnow
 from ..realtime.stats import StatsThrottle, publish_stats
 from ..rounds.service import plan_round, store_round
 from . import service
-from .queue import WorkQueue
+from .queue import LEASE_S, LeaseLost, WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,8 @@ class MatcherLoop:
         self._idle.set()
         self.processed = 0
         self.stats = StatsThrottle()
+        self._lease_renewed = time.monotonic()
+        self._queue_lost = False
 
     @property
     def encoder(self):
@@ -130,7 +132,17 @@ class MatcherLoop:
         """
         while not self._stop.is_set():
             self.flush_stats()
-            item = self.work.get(timeout=self.stats.wait_hint(0.5))
+            self.keep_lease()
+            try:
+                item = self.work.get(timeout=self.stats.wait_hint(0.5))
+            except Exception:  # Redis restarting: wait for it, never die (systemd would only start us again)
+                log.warning("matcher work queue unreachable; retrying in 1 s", exc_info=True)
+                self._queue_lost = True
+                self._stop.wait(1)
+                continue
+            if self._queue_lost:  # back: what web processes could not hand over meanwhile is matched now
+                self._queue_lost = False
+                self.catch_up_logged()
             if item is None:
                 if not self.stats.pending():
                     self._idle.set()
@@ -144,7 +156,46 @@ class MatcherLoop:
                 log.exception("could not take more matcher work; going on with %d item(s)", len(items))
             for batch in batches(items):
                 self.handle_logged(batch)
+            self.acknowledge(items)
             self.processed += len(items)
+
+    def catch_up_logged(self) -> None:
+        try:
+            caught = self.catch_up()
+        except Exception:
+            log.exception("could not catch up on unmatched people")
+            return
+        if caught:
+            log.info("caught up on %d present people with no match yet", caught)
+
+    def acknowledge(self, items: list[dict]) -> None:
+        """Tell the queue these items are done (their writes committed or they failed for good and were logged).
+
+        Unacknowledged items wait in Redis's processing list; if Redis is away now they are handled again after
+        a restart, which is safe (see kiosk.matching.queue.RedisQueue).
+        """
+        for attempt in range(5):
+            try:
+                return self.work.ack(items)
+            except Exception:
+                log.warning("could not acknowledge %d matcher item(s) (%d/5)", len(items), attempt + 1,
+                            exc_info=True)
+                self._stop.wait(0.5 * 2 ** attempt)
+
+    def keep_lease(self) -> None:
+        """Renew the single-matcher lease (Redis-fed matcher); stop when another matcher took it."""
+        renew = getattr(self.work, "renew_lease", None)
+        now = time.monotonic()
+        if renew is None or now - self._lease_renewed < LEASE_RENEW_S:
+            return
+        try:
+            renew()
+            self._lease_renewed = now
+        except LeaseLost:
+            log.error("another matcher took over; this one stops so that no pair is decided twice")
+            self._stop.set()
+        except Exception:
+            log.warning("could not renew the matcher lease (Redis away?)", exc_info=True)
 
     def handle_logged(self, item: dict) -> None:
         """Handle an item; log what fails. A failed batch is tried again person by person, so one bad profile
@@ -196,10 +247,15 @@ class MatcherLoop:
         kind = item.get("kind")
         event_id = int(item["event_id"])
         if kind in ("checkin", "cards", "present"):
-            people = item["attendee_ids"] if kind == "present" else [item["attendee_id"]]
-            self.on_present_many(event_id, [int(a) for a in people])
+            people = [int(a) for a in (item["attendee_ids"] if kind == "present" else [item["attendee_id"]])]
+            if item.get("redelivered"):
+                people = self.not_matched_since(event_id, people, item.get("queued_at"))
+            self.on_present_many(event_id, people)
             self.stats.touch(event_id)
         elif kind == "round":
+            if item.get("redelivered") and self.round_started_since(event_id, item.get("requested_at")):
+                log.info("round for event %s was stored before the last matcher stopped; not run twice", event_id)
+                return
             self.on_round(event_id)
             self.stats.touch(event_id)
         elif kind == "leave":
@@ -242,6 +298,56 @@ class MatcherLoop:
         except Exception:
             self.engines.pop(event_id, None)  # pair_round excluded pairs that were not stored: rebuild from what is
             raise
+
+    def not_matched_since(self, event_id: int, people: list[int], queued_at: str | None) -> list[int]:
+        """Of redelivered present-work, who still needs it: people with no live match made since it was queued.
+
+        Whoever got one was handled before the last matcher stopped (its commit landed, its acknowledgement did
+        not); suggesting again would give them a second helping of matches.
+        """
+        since = _parse_time(queued_at)
+        if since is None or not people:
+            return people
+        with self.database.reader() as session:
+            rows = session.execute(select(Match.a_id, Match.b_id).where(
+                Match.event_id == event_id, Match.source == MatchSource.live, Match.created_at >= since,
+                or_(Match.a_id.in_(people), Match.b_id.in_(people)))).all()
+        handled = {x for pair in rows for x in pair}
+        return [p for p in people if p not in handled]
+
+    def round_started_since(self, event_id: int, requested_at: str | None) -> bool:
+        """Whether a round of the event started at or after `requested_at` (an ISO time; None: any round)."""
+        with self.database.reader() as session:
+            latest = session.scalar(select(func.max(Round.starts_at)).where(Round.event_id == event_id))
+        if latest is None:
+            return False
+        asked = _parse_time(requested_at)
+        return asked is None or _aware(latest) >= asked
+
+    def catch_up(self, recent: timedelta = timedelta(days=1)) -> int:
+        """Match everyone present who has no match at all; returns how many people that was.
+
+        The database is the truth and the queue only the fast path: work can be lost on the way (a laptop that
+        crashed with items in its in-process queue, Redis restarted with check-ins waiting, a web process that
+        could not reach Redis to hand work over). Run at start and whenever the queue comes back; someone who
+        simply has nobody to meet yet is asked again, which finds nothing new and writes nothing.
+        """
+        matched = select(Match.id).where(or_(Match.a_id == Attendee.id, Match.b_id == Attendee.id)).exists()
+        with self.database.reader() as session:
+            rows = session.execute(
+                select(Attendee.event_id, Attendee.id).join(Event, Event.id == Attendee.event_id)
+                .where(present(Attendee.event_id), ~matched,
+                       or_(Event.ends_at.is_(None), Event.ends_at > utcnow() - recent))
+                .order_by(Attendee.event_id, Attendee.checked_in_at, Attendee.id)).all()
+        waiting: dict[int, list[int]] = {}
+        for event_id, attendee_id in rows:
+            waiting.setdefault(event_id, []).append(attendee_id)
+        for event_id, people in waiting.items():
+            for start in range(0, len(people), MAX_BATCH):
+                self.handle_logged({"kind": "present", "event_id": event_id,
+                                    "attendee_ids": people[start:start + MAX_BATCH]})
+            self.stats.touch(event_id)
+        return len(rows)
 
     def warm_up(self, recent: timedelta = timedelta(days=1)) -> dict[int, int]:
         """Build the engines of events with people present (not ended over `recent` ago): {event id: people}.
@@ -337,6 +443,8 @@ class MatcherLoop:
             raise
 
 
+#: How often the Redis-fed matcher renews its lease (a third of its length: two renewals may fail in a row).
+LEASE_RENEW_S = LEASE_S / 3
 #: At most this many queued items are taken at once (a batch's write transaction stays short).
 MAX_BATCH = 64
 #: Within a batch the loop lets other greenlets run at least this often (a turn after every person cost 3-5%).
@@ -344,6 +452,18 @@ YIELD_EVERY_S = 0.01
 #: How long the loop lets other work run before it takes a batch: the check-ins in flight commit first and join
 #: it (at 8 busy kiosks with 2,400 people present: 189 -> 208 check-ins/s), for 3 ms more before a match shows.
 GATHER_S = 0.003
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    """An ISO time from a work item (as submit_after_commit writes it), or None when missing or unreadable."""
+    try:
+        return _aware(datetime.fromisoformat(text)) if text else None
+    except (TypeError, ValueError):
+        return None
 
 
 def batches(items: list[dict]) -> list[dict]:
@@ -355,8 +475,13 @@ def batches(items: list[dict]) -> list[dict]:
     out: list[dict] = []
     for item in items:
         if item.get("kind") in ("checkin", "cards") and "event_id" in item and "attendee_id" in item:
+            if item.get("redelivered"):  # handled apart: its check before matching needs its own queued_at
+                out.append({"kind": "present", "event_id": item["event_id"], "attendee_ids": [item["attendee_id"]],
+                            "redelivered": True, "queued_at": item.get("queued_at")})
+                continue
             last = out[-1] if out else None
-            if last is not None and last["kind"] == "present" and last["event_id"] == item["event_id"]:
+            if (last is not None and last["kind"] == "present" and last["event_id"] == item["event_id"]
+                    and not last.get("redelivered")):
                 last["attendee_ids"].append(item["attendee_id"])
                 continue
             out.append({"kind": "present", "event_id": item["event_id"], "attendee_ids": [item["attendee_id"]]})

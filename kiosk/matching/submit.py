@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from ..db import after_commit
+from ..models import utcnow
 from .queue import WorkQueue
 
 
@@ -35,5 +36,6 @@ def runtime() -> MatcherRuntime:
 
 def submit_after_commit(session: Session, kind: str, event_id: int, **data) -> None:
     """Hand work to the matcher once the caller's transaction commits (so the loop sees the committed rows)."""
-    target, item = runtime(), {"kind": kind, "event_id": event_id, **data}
+    # queued_at: a redelivered item (a matcher died before acknowledging it) is checked against what happened since.
+    target, item = runtime(), {"kind": kind, "event_id": event_id, "queued_at": utcnow().isoformat(), **data}
     after_commit(session, lambda: target.put(item))

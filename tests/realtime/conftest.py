@@ -12,10 +12,11 @@ from kiosk.db import db
 from kiosk.devices.service import create_device, pair
 from kiosk.models import Event
 from kiosk.realtime.bus import MESSAGE_TYPES
-from tests.conftest import build_app
+from tests.conftest import REDIS_URL, build_app
 from tests.factories import make_attendee, make_event
 from tests.livesrv import LiveServer
 from tests.netproxy import CuttableProxy
+from tests.realparts import need
 
 
 class FeedClient:
@@ -258,3 +259,22 @@ def drain(app, timeout: float = 60) -> None:
     """Wait for the in-process matcher to finish its queue."""
     loop = app.extensions["givetake.matcher"].loop
     assert loop is not None and loop.drain(timeout), "the matcher did not finish in time"
+
+
+@pytest.fixture
+def redis_url():
+    """A Redis database of its own (the matcher's lists are per database; pub/sub is shared, rooms differ)."""
+    import random
+
+    import redis
+    base = REDIS_URL.rsplit("/", 1)[0]
+    url = f"{base}/{random.randint(1, 15)}"
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=2)
+        client.ping()
+    except Exception as exc:  # any failure means: no usable Redis here
+        need("Redis", False, f"{url}: {exc}")
+    keys = ["givetake:matcher:work", "givetake:matcher:work:processing", "givetake:matcher:work:lease"]
+    client.delete(*keys)
+    yield url
+    client.delete(*keys)

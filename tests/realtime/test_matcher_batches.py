@@ -177,3 +177,22 @@ def test_a_person_erased_while_the_round_is_worked_out_is_in_no_group(rt_server,
         staff = db.session.scalars(select(EventLog).where(EventLog.type == "round", EventLog.room == "staff")).one()
         assert set(partners) <= set(staff.payload["unpaired"])
         assert db.session.get(Round, row.id).number == 1
+
+
+def test_people_whose_work_was_lost_are_matched_by_the_catch_up_and_only_once(rt_server, rt_event):
+    """A laptop that died with check-ins in its in-process queue: at the next start nobody present is forgotten."""
+    app = rt_server.app
+    loop, work = _burst(app, rt_event)
+    work.get_many(64)  # the queue died with the process: its items are gone
+    assert _matches(app, rt_event["event_id"]) == []
+    assert loop.catch_up() == len(PEOPLE)
+    pairs = _matches(app, rt_event["event_id"])
+    matched = {x for pair in pairs for x in pair}
+    assert matched, "the catch-up matched nobody"
+    with app.app_context():
+        logged = db.session.scalar(select(func.count()).select_from(EventLog).where(EventLog.type == "match"))
+    # Asked again, only those still without a match are looked at, and nothing already made is made again.
+    assert loop.catch_up() == len(PEOPLE) - len(matched & {rt_event[k] for k in PEOPLE})
+    assert sorted(_matches(app, rt_event["event_id"])) == sorted(pairs)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(EventLog).where(EventLog.type == "match")) == logged

@@ -5,11 +5,6 @@ check-in goes B -> Redis list -> matcher process -> PostgreSQL + Socket.IO messa
 """
 from __future__ import annotations
 
-import os
-import random
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 
@@ -18,51 +13,12 @@ import requests
 
 from kiosk.db import db
 from kiosk.devices.service import create_device, pair
-from tests.conftest import REDIS_URL, build_app, csrf_from
+from tests.conftest import build_app, csrf_from
 from tests.factories import choose_at_kiosk, make_ana_and_ben, make_event
-from tests.livesrv import ROOT, ServerProcess
-from tests.realparts import need
+from tests.livesrv import MatcherProcess, ServerProcess
 from tests.realtime.conftest import FeedClient, check_in
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
-
-
-@pytest.fixture
-def redis_url():
-    """A Redis database of its own (the matcher's work list is per database; pub/sub is shared, rooms differ)."""
-    import redis
-    base = REDIS_URL.rsplit("/", 1)[0]
-    url = f"{base}/{random.randint(1, 15)}"
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=2)
-        client.ping()
-    except Exception as exc:  # any failure means: no usable Redis here
-        need("Redis", False, f"{url}: {exc}")
-    client.delete("givetake:matcher:work")
-    yield url
-    client.delete("givetake:matcher:work")
-
-
-class MatcherProcess:
-    """`givetake matcher` in its own process."""
-
-    def __init__(self, env: dict[str, str]):
-        self.env = {**os.environ, **env}
-        self._log = tempfile.TemporaryFile(mode="w+")
-        self.process = subprocess.Popen([sys.executable, "-c", "from kiosk.launch import main; main()", "matcher"],
-                                        env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
-
-    def output(self) -> str:
-        self._log.seek(0)
-        return self._log.read()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
 
 def test_a_screen_on_process_a_sees_a_match_from_a_check_in_on_process_b(tmp_path, pg_url, redis_url):
@@ -119,26 +75,3 @@ def test_a_screen_on_process_a_sees_a_match_from_a_check_in_on_process_b(tmp_pat
         if matcher is not None:
             matcher.stop()
         a.stop(), b.stop()
-
-
-def test_the_redis_work_queue_hands_over_what_waits_in_order(redis_url, monkeypatch):
-    import redis
-
-    from kiosk.matching.queue import RedisQueue
-    work = RedisQueue(redis_url)
-    for i in range(5):
-        work.put({"kind": "checkin", "event_id": 1, "attendee_id": i})
-    assert work.get(timeout=1)["attendee_id"] == 0
-    assert [x["attendee_id"] for x in work.get_many(3)] == [1, 2, 3]
-    # Redis before 6.2 refuses LPOP with a count: one LPOP per item instead, same order, nothing lost.
-    real_lpop = work._redis.lpop
-
-    def old_lpop(key, count=None):
-        if count is not None:
-            raise redis.ResponseError("wrong number of arguments for 'lpop' command")
-        return real_lpop(key)
-
-    monkeypatch.setattr(work._redis, "lpop", old_lpop)
-    work.put({"kind": "checkin", "event_id": 1, "attendee_id": 5})
-    assert [x["attendee_id"] for x in work.get_many(10)] == [4, 5]
-    assert work.get_many(10) == [] and work.qsize() == 0
