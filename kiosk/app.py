@@ -92,6 +92,13 @@ def create_app(config: dict | None = None) -> Flask:
     def index():
         return redirect(url_for("admin.home"))
 
+    @app.get("/healthz")
+    def healthz():
+        """For the load balancer's health checks and monitoring: this process answers, and how many live
+        sockets it holds (no database call: a database outage must not take every process out of the pool)."""
+        held = len(getattr(getattr(socketio, "server", None) and socketio.server.eio, "sockets", {}) or {})
+        return {"ok": True, "pid": os.getpid(), "sockets": held}
+
     @app.after_request
     def _security_headers(response):
         if not request.path.startswith("/static/"):

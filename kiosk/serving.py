@@ -52,33 +52,10 @@ def serve_command(host: str, port: int, requested_mode: str) -> None:
         # gevent must patch the process before Flask is imported: only the `givetake` command does that.
         click.secho(f"--async-mode {requested_mode} needs the `givetake` command (and gevent installed); "
                     f"running in {running} mode.", fg="yellow", err=True)
-    url = current_app.config["DATABASE_URL"]
-    if db.database.is_sqlite:
-        migrate_database()
-    elif schema.current_revision(url) != schema.head_revision():
-        click.secho("The database schema is not current: run `givetake init` first.", fg="red", err=True)
-        sys.exit(1)
+    app = current_app._get_current_object()
+    prepare(app)
     events = db.session.scalars(select(Event.slug).order_by(Event.id)).all()
     db.session.close()
-    app = current_app._get_current_object()
-    loop = app.extensions["givetake.matcher"].loop
-    if loop is not None and not loop.claim():
-        fail("Another Give & Take process on this instance folder runs the matcher (a `givetake serve` or "
-             "`givetake round`): stop it first, or run several app processes with Redis (deploy/README.md).")
-    if loop is not None:
-        # Load the model now, not inside the first check-in (seconds during which, on gevent, nothing else runs).
-        encode_on_native_threads()
-        click.echo("Loading the matcher's model...")
-        semantic = semantic_of(loop.encoder)
-        if semantic is not None:
-            semantic.encode(["warm-up"])  # the first call also sets up the tokenizer and numpy's kernels
-        present = loop.warm_up()
-        if present:
-            click.echo(f"Matcher ready: {sum(present.values())} people present in {len(present)} event(s).")
-            # Check-ins whose work was still queued when this laptop last stopped are matched now.
-            caught = loop.catch_up()
-            if caught:
-                click.echo(f"Matched {caught} people present who had no match yet.")
     click.echo(f"Give & Take on http://{host}:{port} ({describe_db()}; {running})")
     for slug in events[:5]:
         print_urls(slug, base=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}")
@@ -87,6 +64,49 @@ def serve_command(host: str, port: int, requested_mode: str) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our banner says where to go; skip its dev-server notice
     tune_gc()
     run(app, host, port, running)
+
+
+def prepare(app: Flask, echo=click.echo) -> None:
+    """Everything a serving process does before it takes requests, under `givetake serve` or gunicorn.
+
+    The schema must be current (SQLite is migrated here, PostgreSQL by `givetake init`); the in-process matcher,
+    when this process runs it, claims the instance's writer lock, loads its model and catches up.
+    """
+    with app.app_context():
+        url = app.config["DATABASE_URL"]
+        if db.database.is_sqlite:
+            migrate_database()
+        elif schema.current_revision(url) != schema.head_revision():
+            fail("The database schema is not current: run `givetake init` first.")
+        loop = app.extensions["givetake.matcher"].loop
+        if loop is not None and not loop.claim():
+            fail("Another Give & Take process on this instance folder runs the matcher (a `givetake serve` or "
+                 "`givetake round`): stop it first, or run several app processes with Redis (deploy/README.md).")
+        if loop is not None:
+            # Load the model now, not inside the first check-in (seconds during which, on gevent, nothing else
+            # runs).
+            encode_on_native_threads()
+            echo("Loading the matcher's model...")
+            semantic = semantic_of(loop.encoder)
+            if semantic is not None:
+                semantic.encode(["warm-up"])  # the first call also sets up the tokenizer and numpy's kernels
+            present = loop.warm_up()
+            if present:
+                echo(f"Matcher ready: {sum(present.values())} people present in {len(present)} event(s).")
+                # Check-ins whose work was still queued when this laptop last stopped are matched now.
+                caught = loop.catch_up()
+                if caught:
+                    echo(f"Matched {caught} people present who had no match yet.")
+        db.session.close()
+
+
+def prepare_worker(app: Flask) -> None:
+    """What a gunicorn worker does before it serves (kiosk.wsgi): `prepare`, then the process settings `run` sets."""
+    prepare(app, echo=lambda text: logging.getLogger("givetake").info(text))
+    threadpool_limits(1)
+    report_forks()
+    start_watchdog()
+    tune_gc()
 
 
 def run(app: Flask, host: str, port: int, mode: str) -> None:

@@ -81,9 +81,20 @@ class FeedClient:
     def connected(self) -> bool:
         return self.client.connected
 
-    def connect(self) -> "FeedClient":
+    def connect(self, url: str | None = None) -> "FeedClient":
+        """Connect (websocket transport: no affinity needed), to `url` if given (a reconnect elsewhere)."""
+        self.url = url or self.url
         self._run(self.client.connect(self.url, headers=self.headers, transports=["websocket"], wait_timeout=10), 15)
         return self
+
+    def disconnected(self, timeout: float = 15) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.client.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return not self.client.connected
+
+    def last_seq(self) -> int:
+        return max(self.seqs(), default=0)
 
     def join(self, role: str, event: str, token: str | None = None, last_seq: int = 0, **extra) -> dict:
         """Emit `join` and wait for its answer (the replayed messages are in `raw` by then)."""
