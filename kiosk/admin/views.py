@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -12,11 +13,12 @@ from ..cards.service import MAX_CARDS_PER_KIND, items, items_from_form, update_c
 from ..db import db
 from ..errors import DomainError
 from ..events.service import create_event, get_event, update_event
-from ..models import Attendee, CardKind, Event
-from ..personal import personal_qr_svg, personal_url, public_url_help
+from ..models import Attendee, CardKind, Event, utcnow
+from ..personal import personal_qr_svg, personal_url, public_url_help, qr_svg
 from ..realtime.sockets import revalidate_after_commit
 from ..reports.mail import mailing_counts
 from ..transactions import Blueprint
+from .readiness import PHONE_CHECK_PATH, check_readiness
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -84,6 +86,17 @@ def event(slug: str):
     }
     mail = {"counts": mailing_counts(session, event), "configured": bool(current_app.config.get("SMTP_HOST"))}
     return render_template("admin/event.html", event=event, stats=stats, mail=mail, **public_url_help(event))
+
+
+@bp.get("/events/<slug>/ready")
+def ready(slug: str):
+    """Ready for doors: every check of kiosk.admin.readiness for this event, and a test QR to scan with a phone."""
+    session = db.session
+    event = get_event(session, slug)
+    result = check_readiness(session, event, serving=True)
+    test_url = result.public_url + PHONE_CHECK_PATH
+    return render_template("admin/ready.html", event=event, ready=result, test_url=test_url, now=utcnow(),
+                           test_qr=qr_svg(test_url, _("Test QR code: scan it with a phone on the venue network")))
 
 
 @bp.route("/events/<slug>/edit", methods=["GET", "POST"])
