@@ -74,7 +74,12 @@ class Readiness:
         return max((c.status for c in self.checks), key=_RANK.__getitem__, default=OK)
 
     def count(self, status: str) -> int:
+        """How many checks have this status."""
         return sum(c.status == status for c in self.checks)
+
+    def most_urgent_first(self) -> list[Check]:
+        """The checks with what to fix first, then what to look at, then the rest (each in their order)."""
+        return sorted(self.checks, key=lambda c: -_RANK[c.status])
 
 
 def check_readiness(session: Session, event: Event | None = None, *, serving: bool = False,
@@ -325,7 +330,7 @@ def check_printers(session: Session, events: list[Event]) -> list[Check]:
                             _("Fix the kiosk's printers under Badges & printing, or add the queue to CUPS.")))
     for kiosk in kiosks:
         if kiosk.token_hash and not kiosk.printers and not default:
-            checks.append(Check(f"kiosk-printer:{kiosk.id}", _("kiosk %(name)s", name=kiosk.name), WARN,
+            checks.append(Check(f"kiosk-printer:{kiosk.id}", _("printers of kiosk %(name)s", name=kiosk.name), WARN,
                                 _("no printer assigned: its badges wait at the desk"),
                                 _("Assign it a printer (or two, for failover) under Badges & printing.")))
     return checks
