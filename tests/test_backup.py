@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from kiosk.backups.service import RECORD_NAME, backup_sqlite, backups_in, pg_dump_command, rotate
 from kiosk.checkin.service import check_in
