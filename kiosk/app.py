@@ -18,6 +18,7 @@ from .api import blueprint as api
 from .attendees import commands as attendee_commands
 from .auth import views as auth_views
 from .auth.service import load_organizer
+from .backups import commands as backup_commands
 from .badges import commands as badge_commands
 from .badges import service as badges
 from .badges import views as badge_views
@@ -42,8 +43,8 @@ from .screen import views as screen_views
 #: Every capability, wired through its `init_app` (blueprints, commands, workers), in this order.
 CAPABILITIES = (matching, badges, auth_views, admin_views, api, badge_views, device_views, kiosk_views,
                 lead_views, realtime_views, phone_views, report_views, scanning_views, screen_views, serving,
-                admin_commands, attendee_commands, badge_commands, matcher_commands, report_commands,
-                retention_commands, round_commands)
+                admin_commands, attendee_commands, backup_commands, badge_commands, matcher_commands,
+                report_commands, retention_commands, round_commands)
 
 LANGUAGES = ["en", "de"]
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import qrcode
 import qrcode.image.svg
 from flask import current_app, has_request_context, request
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .models import Event
 
@@ -83,10 +83,15 @@ def badge_url(token: str, event: Event | None = None) -> str:
     return f"{public_base(event)}{BADGE_PATH}{token}"
 
 
-def personal_qr_svg(url: str) -> Markup:
-    """An inline SVG QR code (no request, so the token never lands in a server log as a URL)."""
+def qr_svg(url: str, label: str) -> Markup:
+    """An inline SVG QR code of `url` (no request, so a token in it never lands in a server log as a URL)."""
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2, box_size=10,
                        image_factory=qrcode.image.svg.SvgPathImage)
     qr.add_data(url)
     svg = qr.make_image().to_string(encoding="unicode")
-    return Markup(svg.replace("<svg ", '<svg role="img" aria-label="QR code for your personal page" ', 1))
+    return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1))
+
+
+def personal_qr_svg(url: str) -> Markup:
+    """The QR code that opens an attendee's phone page."""
+    return qr_svg(url, "QR code for your personal page")

@@ -20,6 +20,7 @@ from matcher.encoders import semantic_of
 from threadpoolctl import threadpool_limits
 
 from . import schema
+from .badges.service import fail_abandoned_jobs
 from .concurrency import ASYNC_MODES, async_mode, encode_on_native_threads, resolve_async_mode
 from .console import describe_db, fail, migrate_database, print_urls
 from .db import db
@@ -83,6 +84,13 @@ def prepare(app: Flask, echo=click.echo) -> None:
             fail("Another Give & Take process on this instance folder runs the matcher (a `givetake serve` or "
                  "`givetake round`): stop it first, or run several app processes with Redis (deploy/README.md).")
         if loop is not None:
+            # The only server of this instance (it holds the matcher lock): print jobs an earlier run queued in
+            # its memory and never sent are lost with it; say so, so they can be retried and count as not printed.
+            abandoned = fail_abandoned_jobs(db.session)
+            db.session.commit()
+            if abandoned:
+                echo(f"{abandoned} badge print(s) the last run did not send are marked failed: retry them under "
+                     "Badges & printing.")
             # Load the model now, not inside the first check-in (seconds during which, on gevent, nothing else
             # runs).
             encode_on_native_threads()

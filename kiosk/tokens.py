@@ -96,3 +96,9 @@ def unseal(sealed: str, key: str) -> str | None:
         return bytes(a ^ b for a, b in zip(data, _keystream(key, len(data)))).decode()
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+def instance_fingerprint() -> str:
+    """A short public name of this installation (derived from its secret key, which it does not reveal): how
+    `givetake doctor` and the ready panel know that the server answering at the public URL is this one."""
+    return hmac.new(current_app.secret_key.encode(), b"givetake.instance", hashlib.sha256).hexdigest()[:16]

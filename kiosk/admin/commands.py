@@ -1,4 +1,5 @@
-"""The organizer's set-up commands: `givetake init` (database and first account), `demo` and `doctor`."""
+"""The organizer's set-up commands: `givetake init` (database and first account), `demo` and `doctor` (the
+ready-for-doors check, kiosk.admin.readiness)."""
 from __future__ import annotations
 
 import sys
@@ -6,19 +7,17 @@ import sys
 import click
 from flask.cli import with_appcontext
 from flask import Flask, current_app
-from sqlalchemy import select, text
+from sqlalchemy import select
 from tqdm import tqdm
 
-from .. import schema
 from ..auth.service import create_organizer
-from ..badges.printing import PrintError, cups_reachable
-from ..concurrency import configured_async_mode
 from ..console import base_url, describe_db, fail, migrate_database, print_urls
 from ..db import db
 from ..demo import DEMO_SLUG, add_demo_networking, create_demo_event, ensure_demo_organizer, load_demo_login
 from ..errors import DomainError
+from ..events.service import get_event
 from ..models import Event, Organizer
-from ..personal import lan_address, public_url_problem
+from .readiness import check_readiness
 
 
 def init_app(app: Flask) -> None:
@@ -88,52 +87,26 @@ def demo_command(attendees: int, if_missing: bool, networking: bool) -> None:
     click.echo(f"  Demo login:  {login[0]}  /  {login[1]}")
 
 
+#: How doctor marks each check: fine, to look at, to fix (a fix makes it exit 1).
+MARKS = {"ok": "ok", "warn": "??", "fail": "!!"}
+
+
 @click.command("doctor")
+@click.option("--event", "slug", help="Check this event's kiosks, screens and printers (default: the events on now).")
 @with_appcontext
-def doctor_command() -> None:
-    """Check the database, Redis, printers and the matcher model, and say what to fix."""
-    ok = True
-
-    def report(name: str, good: bool, detail: str) -> None:
-        nonlocal ok
-        ok &= good
-        click.echo(f"  [{'ok' if good else '!!'}] {name}: {detail}")
-
-    url = current_app.config["DATABASE_URL"]
+def doctor_command(slug: str | None) -> None:
+    """Ready for doors? Check the database, the public URL and LAN, kiosks, printers, the matcher model, disk
+    space and backups, and say what to fix (exit 1 when something must be fixed)."""
+    session = db.session
     try:
-        with db.database.reader() as session:
-            session.execute(text("SELECT 1"))
-        rev = schema.current_revision(url)
-        report("database", rev == schema.head_revision(),
-               f"{describe_db()}, schema {rev or 'empty'}" + ("" if rev == schema.head_revision()
-                                                              else " (run `givetake init`)"))
-    except Exception as exc:  # doctor reports every failure instead of stopping at the first
-        report("database", False, f"{describe_db()}: {exc}")
-    redis_url = current_app.config.get("REDIS_URL")
-    if redis_url:
-        try:
-            import redis
-            redis.Redis.from_url(redis_url, socket_timeout=2).ping()
-            report("redis", True, redis_url)
-        except Exception as exc:
-            report("redis", False, f"{redis_url}: {exc}")
-    else:
-        report("redis", True, "not configured (one process: fine on a laptop)")
-    problem = public_url_problem()
-    lan = lan_address()
-    report("public URL", problem is None, current_app.config["PUBLIC_URL"] if problem is None else
-           problem + (f" Probably: GIVETAKE_PUBLIC_URL=http://{lan}:5000" if lan else ""))
-    report("server", True, "serve runs on gevent (1,000+ live sockets)" if configured_async_mode() == "gevent" else
-           "serve runs on threads (a few hundred live sockets; install gevent or unset GIVETAKE_ASYNC_MODE)")
-    try:
-        report("printing", True, cups_reachable())
-    except PrintError as exc:
-        report("printing", False, f"{exc}: badges can be downloaded only")
-    try:
-        from matcher.minilm import load_minilm
-        model = load_minilm()
-        report("matcher model", model is not None,
-               "all-MiniLM-L6-v2 loaded" if model else "not installed: matching is lexical only (make install)")
-    except Exception as exc:
-        report("matcher model", False, str(exc))
-    sys.exit(0 if ok else 1)
+        event = get_event(session, slug) if slug else None
+    except DomainError as exc:
+        fail(exc)
+    result = check_readiness(session, event)
+    for check in result.checks:
+        click.echo(f"  [{MARKS[check.status]}] {check.name}: {check.detail}")
+        if check.todo and check.status != "ok":
+            click.echo(f"       -> {check.todo}")
+    warned, failed = result.count("warn"), result.count("fail")
+    click.echo(f"{failed} to fix (!!), {warned} to look at (??)." if failed or warned else "Ready for doors.")
+    sys.exit(1 if failed else 0)

@@ -1,22 +1,29 @@
-"""Organizer pages: events and their tags, attendees (search, edit, erase), CSV import and export."""
+"""Organizer pages: events and their tags, attendees (search, edit, erase; the desk checks people in and prints
+their badges from the list), CSV import and export, and the ready-for-doors panel."""
 from __future__ import annotations
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, session as flask_session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from ..attendees import csv_export, csv_import
 from ..attendees.service import (SHAREABLE, create_attendee, erase_attendee, get_attendee, issue_personal_token,
                                  search_attendees, update_attendee)
+from ..badges.printing import PrintError, list_printers
+from ..badges.service import BadgeOnItsWay, badge_states, print_badge
 from ..cards.service import MAX_CARDS_PER_KIND, items, items_from_form, update_cards
+from ..checkin.service import check_in, load_attendee
 from ..db import db
-from ..errors import DomainError
+from ..errors import DomainError, ValidationFailed
 from ..events.service import create_event, get_event, update_event
-from ..models import Attendee, CardKind, Event
-from ..personal import personal_qr_svg, personal_url, public_url_help
+from ..models import Attendee, CardKind, Event, utcnow
+from ..personal import personal_qr_svg, personal_url, public_url_help, qr_svg
 from ..realtime.sockets import revalidate_after_commit
 from ..reports.mail import mailing_counts
-from ..transactions import Blueprint
+from ..transactions import Blueprint, discard
+from .readiness import PHONE_CHECK_PATH, check_readiness
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -26,6 +33,14 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
 
 PAGE_SIZE = 50
+#: The attendee list's arrival filter: ?arrived=no (not arrived yet), yes (checked in), or everyone.
+ARRIVED = {"no": False, "yes": True}
+#: What the desk does from an attendee's row (besides downloading the badge).
+DESK_ACTIONS = ("checkin", "print", "reprint")
+#: Where this browser's desk printer is remembered (the Flask session).
+DESK_PRINTER = "desk_printer"
+#: Seconds the attendee list waits for CUPS to list its queues (a wedged cupsd must not stall the desk).
+DESK_CUPS_TIMEOUT = 2.0
 EVENT_FIELDS = ("name", "slug", "venue", "timezone", "starts_at", "ends_at", "public_url", "round_minutes",
                 "retention_days", "meeting_points", "tags")
 ATTENDEE_FIELDS = ("first_name", "last_name", "email", "phone", "website", "company", "title", "pronouns", "ticket_ref",
@@ -86,6 +101,17 @@ def event(slug: str):
     return render_template("admin/event.html", event=event, stats=stats, mail=mail, **public_url_help(event))
 
 
+@bp.get("/events/<slug>/ready")
+def ready(slug: str):
+    """Ready for doors: every check of kiosk.admin.readiness for this event, and a test QR to scan with a phone."""
+    session = db.session
+    event = get_event(session, slug)
+    result = check_readiness(session, event, serving=True)
+    test_url = result.public_url + PHONE_CHECK_PATH
+    return render_template("admin/ready.html", event=event, ready=result, test_url=test_url, now=utcnow(),
+                           test_qr=qr_svg(test_url, _("Test QR code: scan it with a phone on the venue network")))
+
+
 @bp.route("/events/<slug>/edit", methods=["GET", "POST"])
 def event_edit(slug: str):
     """Edit an event's details and tag taxonomy."""
@@ -117,14 +143,96 @@ def _local_input(event: Event, value) -> str:
 
 @bp.get("/events/<slug>/attendees")
 def attendees(slug: str):
-    """Search and list an event's attendees."""
+    """Search and list an event's attendees; the desk checks people in and prints their badges from here."""
+    session = db.session
+    return _attendee_list(session, get_event(session, slug))
+
+
+def _list_state() -> dict:
+    """The attendee list's search, arrival filter and page, as its links and forms carry them along."""
+    arrived = request.args.get("arrived", "")
+    state = {"q": request.args.get("q", "")[:100], "arrived": arrived if arrived in ARRIVED else "",
+             "page": max(1, request.args.get("page", 1, type=int))}
+    return {k: v for k, v in state.items() if v and v != 1}
+
+
+def _attendee_list(session, event: Event, done: dict | None = None):
+    state = _list_state()
+    page = state.get("page", 1)
+    rows, total = search_attendees(session, event, state.get("q", ""), limit=PAGE_SIZE,
+                                   offset=(page - 1) * PAGE_SIZE, arrived=ARRIVED.get(state.get("arrived", "")))
+    printers, printer_error = desk_printers()
+    return render_template("admin/attendees.html", event=event, attendees=rows, total=total,
+                           query=state.get("q", ""), arrived=state.get("arrived", ""), state=state, page=page,
+                           pages=max(1, -(-total // PAGE_SIZE)), counts=arrival_counts(session, event),
+                           badges=badge_states(session, [a.id for a in rows]), printers=printers,
+                           printer_error=printer_error, desk_printer=desk_printer(printers), done=done)
+
+
+def arrival_counts(session, event: Event) -> dict:
+    """How many attendees there are, how many arrived and how many not yet (for the filter's tabs)."""
+    everyone, here = session.execute(select(func.count(Attendee.id), func.count(Attendee.checked_in_at)).where(
+        Attendee.event_id == event.id, Attendee.erased_at.is_(None))).one()
+    return {"": everyone, "yes": here, "no": everyone - here}
+
+
+def desk_printers() -> tuple[list, str | None]:
+    """The CUPS queues the desk can print on (asked over IPP with a short timeout), or why there are none."""
+    try:
+        return list_printers(timeout=DESK_CUPS_TIMEOUT), None
+    except PrintError as exc:
+        return [], str(exc)
+
+
+def desk_printer(printers: list) -> str | None:
+    """The queue this browser's desk prints on: chosen here, else GIVETAKE_PRINTER, else the only one there is."""
+    chosen = flask_session.get(DESK_PRINTER)
+    if chosen:
+        return chosen
+    if current_app.config.get("PRINTER"):
+        return current_app.config["PRINTER"]
+    return printers[0].name if len(printers) == 1 else None
+
+
+@bp.post("/events/<slug>/desk-printer")
+def desk_printer_choose(slug: str):
+    """Choose the printer this desk's badges go to (remembered in this browser's session)."""
+    event = get_event(db.session, slug)
+    flask_session[DESK_PRINTER] = request.form.get("printer", "").strip()[:127] or None
+    if flask_session[DESK_PRINTER]:
+        flash(_("Desk badges now print on %(printer)s.", printer=flask_session[DESK_PRINTER]), "success")
+    return redirect(url_for("admin.attendees", slug=event.slug, **_list_state()))
+
+
+@bp.post("/events/<slug>/attendees/<int:attendee_id>/desk")
+def desk_action(slug: str, attendee_id: int):
+    """At the desk: check someone in (their badge goes to the desk printer) or print or reprint their badge."""
     session = db.session
     event = get_event(session, slug)
-    query = request.args.get("q", "")[:100]
-    page = max(1, request.args.get("page", 1, type=int))
-    rows, total = search_attendees(session, event, query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    return render_template("admin/attendees.html", event=event, attendees=rows, total=total, query=query,
-                           page=page, pages=max(1, -(-total // PAGE_SIZE)))
+    attendee = load_attendee(session, event, attendee_id)
+    action = request.form.get("action", "")
+    printer = desk_printer(desk_printers()[0]) if action in DESK_ACTIONS else None
+    try:
+        if action == "checkin":
+            # A badge printed before doors (a batch) waits in the box: checking in prints no second one.
+            badge = badge_states(session, [attendee.id])[attendee.id]
+            wanted = bool(printer) and not badge.printed and badge.pending is None
+            result = check_in(session, event, attendee, print_badge=wanted, printers=[printer] if wanted else None)
+            done = {"attendee": attendee, "job": result.print_job, "badge": badge, "phone_qr": personal_qr_svg(
+                personal_url(result.personal_token, event))}
+            return _attendee_list(session, event, done=done)
+        if action not in DESK_ACTIONS:
+            raise ValidationFailed(_("Unknown action."))
+        if not printer:
+            raise ValidationFailed(_("Choose the desk printer first, or download the badge (PDF)."))
+        job = print_badge(session, attendee, [printer], reprint=action == "reprint")
+    except DomainError as exc:
+        discard()
+        flash(exc.message, "info" if isinstance(exc, BadgeOnItsWay) else "error")
+        return redirect(url_for("admin.attendees", slug=slug, **_list_state()))
+    flash(_("%(name)s's badge is on its way to %(printer)s (job %(job)d).", name=attendee.full_name, printer=printer,
+            job=job.id), "success")
+    return redirect(url_for("admin.attendees", slug=slug, **_list_state()))
 
 
 def _attendee_form(event: Event, attendee: Attendee | None, values: dict, error=None, status: int = 200,
@@ -252,6 +360,13 @@ def export_csv(slug: str):
         payload = csv_export.export_csv(session, event)
     return Response(payload, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{event.slug}-attendees.csv"'})
+
+
+@bp.app_template_filter("code_spans")
+def _code_spans(value: str) -> Markup:
+    """`commands` in a message shown as code (the rest escaped)."""
+    parts = str(escape(value)).split("`")
+    return Markup("".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)))
 
 
 @bp.app_context_processor

@@ -71,11 +71,14 @@ def get_attendee(session: Session, event: Event, attendee_id: int) -> Attendee:
 
 
 def search_attendees(session: Session, event: Event, query: str = "", *, limit: int = 50, offset: int = 0,
-                     include_erased: bool = False) -> tuple[list[Attendee], int]:
-    """Attendees whose name, email, company or ticket matches `query` (prefix on names), and the total count."""
+                     include_erased: bool = False, arrived: bool | None = None) -> tuple[list[Attendee], int]:
+    """Attendees whose name, email, company or ticket matches `query` (prefix on names), and the total count;
+    `arrived` True or False: only those checked in, or only those who have not arrived yet."""
     stmt = select(Attendee).where(Attendee.event_id == event.id)
     if not include_erased:
         stmt = stmt.where(Attendee.erased_at.is_(None))
+    if arrived is not None:
+        stmt = stmt.where(Attendee.checked_in_at.is_not(None) if arrived else Attendee.checked_in_at.is_(None))
     folded = fold_for_search(query)
     if folded:
         like = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

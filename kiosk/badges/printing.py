@@ -215,9 +215,9 @@ def _default_printer(cups: _Cups) -> str | None:
     return None
 
 
-def list_printers() -> list[Printer]:
+def list_printers(timeout: float = COMMAND_TIMEOUT) -> list[Printer]:
     """Every CUPS queue with its state; an empty list when none is set up."""
-    with _Cups() as cups:
+    with _Cups(timeout) as cups:
         response = cups.call("/", ipp.CUPS_GET_PRINTERS,
                              ipp.Attr(ipp.KEYWORD, "requested-attributes", *_PRINTER_ATTRIBUTES),
                              ipp.Attr(ipp.NAME, "requesting-user-name", _user()))
@@ -356,9 +356,3 @@ def print_with_failover(pdf: bytes, printers: Sequence[str], *, title: str,
     summary = "; ".join(f"{name}: {why}" for name, why in reasons.items())
     raise PrintError(f"no printer took the job ({summary})", reasons)
 
-
-def cups_reachable() -> str:
-    """A line saying where CUPS answers and how many queues it has; PrintError when it does not answer."""
-    printers = list_printers()
-    usable = sum(p.usable for p in printers)
-    return f"CUPS at {cups_server()}: {len(printers)} queue(s), {usable} ready"

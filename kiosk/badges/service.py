@@ -13,12 +13,13 @@ import time
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ..attendees.service import rotate_badge_token
 from ..cards.service import badge_lines
 from ..db import Database, after_commit
+from ..errors import Conflict
 from ..concurrency import off_the_loop
 from ..models import Attendee, CardKind, Device, Event, PrintJob, PrintStatus, utcnow
 from ..personal import badge_url
@@ -88,6 +89,75 @@ def was_printed(session: Session, attendee: Attendee) -> bool:
     return session.scalar(select(PrintJob.id).where(
         PrintJob.attendee_id == attendee.id, PrintJob.status.in_([PrintStatus.sent, PrintStatus.done])).limit(1)) \
         is not None
+
+
+def printed_or_on_its_way():
+    """Print jobs that mean "this badge is taken care of": it reached a printer, or it waits for the print worker
+    with a printer to go to. (A job queued without a printer waits for staff: its badge is not printed.)
+
+    "Not printed yet" is the opposite. Counting only jobs that reached a printer made a second batch run, or a
+    desk print while the first batch was still going out, queue the same badges again.
+    """
+    return or_(PrintJob.status.in_([PrintStatus.sent, PrintStatus.done]),
+               and_(PrintJob.status == PrintStatus.queued, PrintJob.printer.is_not(None)))
+
+
+class BadgeOnItsWay(Conflict):
+    """A badge of this attendee waits for (or is at) a printer already: a second would be printed twice."""
+
+    code = "badge_on_its_way"
+
+
+class BadgePrintedAlready(Conflict):
+    """Print was asked for a badge that was printed: a reprint (which replaces the old badge) must say so."""
+
+    code = "badge_printed"
+
+
+@dataclass
+class BadgeState:
+    """Where an attendee's badge stands, for the desk: printed, on its way (the job), and the newest job."""
+
+    printed: bool = False
+    pending: PrintJob | None = None
+    last: PrintJob | None = None
+
+
+def badge_states(session: Session, attendee_ids: list[int]) -> dict[int, BadgeState]:
+    """The badge state of each of these attendees (one query), for a page of the attendee list."""
+    states = {i: BadgeState() for i in attendee_ids}
+    if not attendee_ids:
+        return states
+    for job in session.scalars(select(PrintJob).where(PrintJob.attendee_id.in_(attendee_ids)).order_by(PrintJob.id)):
+        state = states[job.attendee_id]
+        state.last = job
+        state.printed |= job.status in (PrintStatus.sent, PrintStatus.done)
+        if job.status == PrintStatus.queued and job.printer:
+            state.pending = job
+    return states
+
+
+def print_badge(session: Session, attendee: Attendee, printers: list[str], *, reprint: bool = False) -> PrintJob:
+    """Staff print one attendee's badge (at the desk): refused while one is on its way, and a badge that was
+    printed needs `reprint`, which replaces it (the old badge stops working)."""
+    pending = session.scalar(select(PrintJob).where(
+        PrintJob.attendee_id == attendee.id, PrintJob.status == PrintStatus.queued, PrintJob.printer.is_not(None))
+        .order_by(PrintJob.id.desc()).limit(1))
+    if pending is not None:
+        raise BadgeOnItsWay(f"{attendee.full_name}'s badge is on its way to {pending.printer} already "
+                            f"(job {pending.id}).", details={"job_id": pending.id})
+    if not reprint and was_printed(session, attendee):
+        raise BadgePrintedAlready(f"{attendee.full_name}'s badge was printed already: Reprint replaces it.")
+    return queue_badge_print(session, attendee, printers=printers)
+
+
+def fail_abandoned_jobs(session: Session) -> int:
+    """Mark as failed the jobs a previous server process queued and never sent (its print queue was in memory),
+    so they show up to retry and count as not printed. For `givetake serve`, the one process of its instance."""
+    return session.execute(update(PrintJob).where(PrintJob.status == PrintStatus.queued,
+                                                  PrintJob.printer.is_not(None))
+                           .values(status=PrintStatus.failed, updated_at=utcnow(),
+                                   error="not sent: the server stopped before it got to it; retry it")).rowcount
 
 
 def queue_badge_print(session: Session, attendee: Attendee, device: Device | None = None,
@@ -167,6 +237,8 @@ class PrintWorker:
 
     def send(self, task: PrintTask) -> None:
         """Submit with failover, then follow the job until CUPS says it is done or failed."""
+        if not self._still_queued(task.job_id):
+            return  # retried or moved meanwhile (the job was queued behind others): its new job prints it
         try:
             printer, cups_job = print_with_failover(task.render(), task.printers, title=task.title,
                                                     media=task.media)
@@ -191,6 +263,10 @@ class PrintWorker:
             if state.reason:
                 self._record(task.job_id, error=state.reason)  # e.g. "printer stopped": staff should look
             time.sleep(0.3)
+
+    def _still_queued(self, job_id: int) -> bool:
+        with self.database.transaction() as session:
+            return session.scalar(select(PrintJob.status).where(PrintJob.id == job_id)) == PrintStatus.queued
 
     def _record(self, job_id: int, **changes) -> None:
         with self.database.transaction() as session:
@@ -234,9 +310,9 @@ def attendees_for_batch(session: Session, event: Event, *, only_not_printed: boo
         stmt = stmt.where(Attendee.checked_in_at.is_not(None))
     people = list(session.scalars(stmt))
     if only_not_printed:
-        printed = set(session.scalars(select(PrintJob.attendee_id).where(
-            PrintJob.event_id == event.id, PrintJob.status.in_([PrintStatus.sent, PrintStatus.done]))))
-        people = [a for a in people if a.id not in printed]
+        taken_care_of = set(session.scalars(select(PrintJob.attendee_id).where(
+            PrintJob.event_id == event.id, printed_or_on_its_way())))
+        people = [a for a in people if a.id not in taken_care_of]
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
     return sorted(people, key=SORTS[sort])

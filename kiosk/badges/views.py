@@ -100,8 +100,11 @@ def printing(slug: str):
     jobs = session.scalars(select(PrintJob).where(PrintJob.event_id == event.id)
                            .order_by(PrintJob.id.desc()).limit(100)).all()
     names = {a.id: a.full_name for a in service.attendees_for_batch(session, event)}
+    newest = {}
+    for job in jobs:  # newest first: only an attendee's newest job can be retried or printed (once)
+        newest.setdefault(job.attendee_id, job.id)
     return render_template("admin/printing.html", event=event, printers=printers, printer_error=printer_error,
-                           kiosks=kiosks, jobs=jobs, names=names, layouts=service.layout_choices(),
+                           kiosks=kiosks, jobs=jobs, names=names, newest=newest, layouts=service.layout_choices(),
                            failed=PrintStatus.failed)
 
 
@@ -124,11 +127,15 @@ def _printing_action(session, event: Event, action: str) -> None:
         layout = LAYOUTS.get(form.get("layout", "") or event.badge_layout) or LAYOUTS["label-4x3"]
         job = submit_job(render_test_page(layout, printer=printer), printer, title="test-page", media=layout.media)
         flash(f"Test page sent to {printer} (job {job}).", "success")
-    elif action in ("retry", "move"):
+    elif action in ("retry", "move", "print"):
+        # print: a job that had no printer (a kiosk without one) goes to the chosen one; retry: again to its own
+        # printer; move: to another.
         job = session.get(PrintJob, form.get("job_id", type=int) or 0)
         if job is None or job.event_id != event.id or job.attendee_id is None:
             raise ValueError("Unknown print job.")
-        targets = [form.get("printer", "")] if action == "move" else ([job.printer] if job.printer else [])
+        if job.status in (PrintStatus.sent, PrintStatus.done):
+            raise ValueError(f"Job {job.id} reached its printer: reprint the badge from the attendee list instead.")
+        targets = [form.get("printer", "")] if action != "retry" else ([job.printer] if job.printer else [])
         targets = [t for t in targets if t]
         if not targets:
             raise ValueError("Choose a printer.")

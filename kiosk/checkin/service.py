@@ -152,13 +152,15 @@ def register_walkin(session: Session, event: Event, fields: dict, *, source: str
 
 
 def check_in(session: Session, event: Event, attendee: Attendee, *, device: Device | None = None,
-             consent: dict | None = None, cards: dict | None = None, print_badge: bool = False) -> CheckInResult:
+             consent: dict | None = None, cards: dict | None = None, print_badge: bool = False,
+             printers: list[str] | None = None) -> CheckInResult:
     """Check an attendee in: one compare-and-set, then their consent and cards, their badge, the matcher.
 
     Exactly one caller wins; the others get CheckInConflict (with `checked_in_at`) and have changed nothing. The
     winner gets a fresh personal token (shown once, as the QR that opens the phone page); after commit the staff
     dashboard hears of it, the matcher looks for suggestions and the badge (`print_badge`) goes to the device's
-    printer. `consent` holds consent_screen / consent_share; `cards` holds offers / needs lists.
+    printer (or to `printers`: staff at the desk choose theirs). `consent` holds consent_screen / consent_share;
+    `cards` holds offers / needs lists.
     """
     if attendee.event_id != event.id:
         raise NotFound("There is no such attendee in this event.")
@@ -186,7 +188,7 @@ def check_in(session: Session, event: Event, attendee: Attendee, *, device: Devi
         apply_fields(attendee, consent)
     if cards:
         replace_cards(session, attendee, offers=cards.get("offers"), needs=cards.get("needs"))
-    job = queue_badge_print(session, attendee, device) if print_badge else None
+    job = queue_badge_print(session, attendee, device, printers=printers) if print_badge else None
     publish(session, event.id, "checkin", "staff",
             {"attendee_id": attendee.id, "first_name": attendee.first_name, "company": attendee.company,
              "ticket_type": attendee.ticket_type, "device": device.name if device else None,

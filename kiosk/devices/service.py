@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import g, request
+from flask import current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -113,3 +113,13 @@ def set_device_cookie(response, token: str) -> None:
     """Remember the pairing in this browser: HttpOnly (scripts never see the token), a year long."""
     response.set_cookie(COOKIE, token, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
                         secure=request.is_secure)
+
+
+def note_phone_check() -> None:
+    """Remember that a phone opened the ready panel's test QR just now (in this process: the laptop tier's one)."""
+    current_app.extensions["givetake.phone_check"] = utcnow()
+
+
+def phone_check_seen():
+    """When a phone last opened the test QR's page, or None."""
+    return current_app.extensions.get("givetake.phone_check")

@@ -1,7 +1,8 @@
 """Device pages: organizers add and unpair devices; a tablet or TV pairs itself with a short code."""
 from __future__ import annotations
 
-from flask import flash, make_response, redirect, render_template, request, session as flask_session, url_for
+from flask import (flash, jsonify, make_response, redirect, render_template, request, session as flask_session,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
@@ -15,7 +16,9 @@ from ..models import Device, DeviceKind, Event, utcnow
 from ..personal import public_base, public_url_help
 from ..realtime.sockets import revalidate_after_commit
 from ..transactions import Blueprint, discard
-from .service import COOKIE, create_device, new_pairing_code, pair, revoke, set_device_cookie
+from ..tokens import instance_fingerprint
+from .service import (COOKIE, create_device, current_device, new_pairing_code, note_phone_check, pair, revoke,
+                      set_device_cookie)
 
 bp = Blueprint("devices", __name__)
 
@@ -126,3 +129,24 @@ def unpair_this_browser():
     response.delete_cookie(COOKIE)
     flash(_("This browser is no longer paired."), "info")
     return response
+
+
+@bp.get("/devices/ping")
+def ping():
+    """A paired kiosk or screen says it is still there (its page calls this every 30 s): last seen, for the
+    ready panel. Written at most once a minute per device; an unpaired browser is simply not counted."""
+    current_device(db.session)
+    return "", 204
+
+
+@bp.get("/healthz")
+def health():
+    """Which server answers here, for `givetake doctor` and the ready panel (no secret: a digest of one)."""
+    return jsonify({"app": "givetake", "instance": instance_fingerprint()})
+
+
+@bp.get("/phone-check")
+def phone_check():
+    """What the ready panel's test QR opens on a phone: this phone reaches the server (and the panel shows it)."""
+    note_phone_check()
+    return render_template("me/phone_check.html", event=None, url=request.host_url.rstrip("/"))

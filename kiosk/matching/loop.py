@@ -99,6 +99,11 @@ class MatcherLoop:
         return self._encoder
 
     @property
+    def loaded_encoder(self):
+        """The encoder if it is loaded already (serve loads it at start), else None: never loads it."""
+        return self._encoder
+
+    @property
     def model_id(self) -> str | None:
         semantic = matcher.encoders.semantic_of(self.encoder)
         return getattr(semantic, "model_id", None)

@@ -1,5 +1,6 @@
 // Kiosk enhancements: live name search, ticket QR camera, idle reset, one-tap forms, done-screen countdown.
 // Every page works without this script; it only makes the tablet faster and tidier.
+import { heartbeat } from "./heartbeat.js";
 import { openScanner } from "./scan.js";
 
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
@@ -189,3 +190,4 @@ ticketScanner();
 doneCountdown();
 badgePreview();
 printStatus();
+heartbeat();

@@ -1,6 +1,7 @@
 // The live screen: matches animate in one at a time (a burst at 8:55 is queued and paced, not a blur),
 // counters follow `stats`, a round shows its countdown and meeting points, and the page idles calmly between.
 import { clock, el, openFeed, pageData, secondsUntil } from "./feed.js";
+import { heartbeat } from "./heartbeat.js";
 
 const data = pageData("screen-data");
 const stage = document.getElementById("stage");
@@ -145,3 +146,4 @@ openFeed({
   },
   onStatus(state) { conn.dataset.state = state; },
 });
+heartbeat();
