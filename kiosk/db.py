@@ -173,12 +173,17 @@ def make_engine(url: str, *, statement_timeout_ms: int = PG_STATEMENT_TIMEOUT_MS
     return create_engine(url, **kwargs)
 
 
-def storage_failure(exc: BaseException) -> str | None:
-    """What failed when the store, not the request, is the cause: "unavailable"; None otherwise.
+#: PostgreSQL's SQLSTATE for "could not extend file: No space left on device".
+_PG_DISK_FULL = "53100"
 
-    "unavailable": PostgreSQL is down, restarting, unreachable or timed out, or no pooled connection came free in
-    time: the same request may well work in a moment (with an Idempotency-Key it is safe to send again). Anything
-    else (a constraint, a bug) is None.
+
+def storage_failure(exc: BaseException) -> str | None:
+    """What failed when the store, not the request, is the cause: "full" or "unavailable"; None otherwise.
+
+    "full": the database cannot grow (SQLite's SQLITE_FULL, PostgreSQL's disk_full): nothing was written, and
+    nothing will be until someone frees disk space. "unavailable": PostgreSQL is down, restarting, unreachable or
+    timed out, or no pooled connection came free in time: the same request may well work in a moment (with an
+    Idempotency-Key it is safe to send again). Anything else (a constraint, a bug) is None.
     """
     if isinstance(exc, sa_exc.TimeoutError):  # the pool had no connection to give within pool_timeout
         return "unavailable"
@@ -186,7 +191,9 @@ def storage_failure(exc: BaseException) -> str | None:
         return None
     if isinstance(exc.orig, sqlite3.Error):
         # SQLite on the laptop: "database is locked" stays an error of its own (kiosk.db's write lock).
-        return None
+        return "full" if getattr(exc.orig, "sqlite_errorname", "") == "SQLITE_FULL" else None
+    if getattr(exc.orig, "sqlstate", None) == _PG_DISK_FULL:
+        return "full"
     if exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
         return "unavailable"
     return None

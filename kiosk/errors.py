@@ -85,6 +85,9 @@ STORAGE_FAILURES = {
     "unavailable": ("database_unavailable", 503, "Try again in a moment",
                     "The database is not answering right now (it may be restarting). Nothing was saved; "
                     "try again in a moment."),
+    "full": ("storage_full", 507, "The disk is full",
+             "The disk that holds the database is full, so nothing was saved. Organizer: free some disk space on "
+             "the computer running Give & Take, then try again."),
 }
 
 
