@@ -11,6 +11,7 @@ from typing import Callable, Iterator
 
 from flask import current_app
 from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
@@ -32,6 +33,11 @@ SQLITE_BUSY_TIMEOUT_MS = 15000
 #: above: SQLite's wait is a blocking C sleep, which on gevent would stop every greenlet while another process
 #: (a CLI import, say) holds the lock; `time.sleep` lets them run.
 SQLITE_ATTEMPT_MS = 10
+#: How long to wait for PostgreSQL to accept a connection (s). Down or restarting, it refuses at once; a host that
+#: vanished from the network would otherwise hold a kiosk's request until TCP gives up, minutes later.
+PG_CONNECT_TIMEOUT_S = 5
+#: Longest one statement may run on PostgreSQL (ms), lock waits included: the bound SQLite writers have too.
+PG_STATEMENT_TIMEOUT_MS = SQLITE_BUSY_TIMEOUT_MS
 
 
 class Base(DeclarativeBase):
@@ -131,8 +137,24 @@ def _private_sqlite_file(url: str) -> None:
     os.chmod(path, 0o600)
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine with the settings each backend needs for concurrent kiosks."""
+def _postgres_connect_args(url: str, statement_timeout_ms: int) -> dict:
+    # libpq settings that bound every wait, unless the URL sets them itself (?connect_timeout=...&options=...).
+    query = make_url(url).query
+    args = {}
+    if "connect_timeout" not in query:
+        args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    if "options" not in query:
+        args["options"] = f"-c statement_timeout={statement_timeout_ms}"
+    return args
+
+
+def make_engine(url: str, *, statement_timeout_ms: int = PG_STATEMENT_TIMEOUT_MS, **kwargs) -> Engine:
+    """Create an engine with the settings each backend needs for concurrent kiosks.
+
+    On PostgreSQL every connection waits at most PG_CONNECT_TIMEOUT_S to connect and `statement_timeout_ms` for
+    a statement (0: no limit, for migrations); pooled connections are pinged before use, so after a restart of
+    the server the first request on each dead connection gets a fresh one instead of an error.
+    """
     if url.startswith("sqlite"):
         _private_sqlite_file(url)
         factory = type("SerializedWriterConnection", (_SerializedWriterConnection,),
@@ -147,7 +169,34 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
+    kwargs["connect_args"] = {**_postgres_connect_args(url, statement_timeout_ms), **kwargs.get("connect_args", {})}
     return create_engine(url, **kwargs)
+
+
+#: PostgreSQL's SQLSTATE for "could not extend file: No space left on device".
+_PG_DISK_FULL = "53100"
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """What failed when the store, not the request, is the cause: "full" or "unavailable"; None otherwise.
+
+    "full": the database cannot grow (SQLite's SQLITE_FULL, PostgreSQL's disk_full): nothing was written, and
+    nothing will be until someone frees disk space. "unavailable": PostgreSQL is down, restarting, unreachable or
+    timed out, or no pooled connection came free in time: the same request may well work in a moment (with an
+    Idempotency-Key it is safe to send again). Anything else (a constraint, a bug) is None.
+    """
+    if isinstance(exc, sa_exc.TimeoutError):  # the pool had no connection to give within pool_timeout
+        return "unavailable"
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    if isinstance(exc.orig, sqlite3.Error):
+        # SQLite on the laptop: "database is locked" stays an error of its own (kiosk.db's write lock).
+        return "full" if getattr(exc.orig, "sqlite_errorname", "") == "SQLITE_FULL" else None
+    if getattr(exc.orig, "sqlstate", None) == _PG_DISK_FULL:
+        return "full"
+    if exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return "unavailable"
+    return None
 
 
 class Database:

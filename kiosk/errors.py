@@ -1,8 +1,11 @@
 """Domain errors raised by services, and the one place that maps them to HTML pages and JSON answers."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+
+from .db import storage_failure
 
 
 class DomainError(Exception):
@@ -74,6 +77,27 @@ def _page(status: int, title: str, message: str, details=None):
                            public=public), status
 
 
+#: Seconds a client is asked to wait (Retry-After) before sending again while the database is unavailable.
+RETRY_AFTER_SECONDS = 3
+
+#: code, HTTP status, page title and message for each `storage_failure`.
+STORAGE_FAILURES = {
+    "unavailable": ("database_unavailable", 503, "Try again in a moment",
+                    "The database is not answering right now (it may be restarting). Nothing was saved; "
+                    "try again in a moment."),
+    "full": ("storage_full", 507, "The disk is full",
+             "The disk that holds the database is full, so nothing was saved. Organizer: free some disk space on "
+             "the computer running Give & Take, then try again."),
+}
+
+
+def _page_without_database(status: int, title: str, message: str):
+    # The app's context processors would load the signed-in organizer for the header from the database that just
+    # failed (and the rollback expired it): render the public page from the template alone.
+    page = current_app.jinja_env.get_template("errors/error.html")
+    return page.render(status=status, title=title, message=message, details=None, public=True), status
+
+
 def register_error_handlers(app: Flask) -> None:
     """Map domain errors and HTTP errors to JSON for the API and to helpful pages for people."""
 
@@ -91,6 +115,23 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return jsonify({"code": code, "message": message}), status
         return _page(status, exc.name, message)
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(exc: SQLAlchemyError):
+        failure = storage_failure(exc)
+        if failure is None:
+            return _unexpected(exc)
+        code, status, title, message = STORAGE_FAILURES[failure]
+        app.logger.warning("%s on %s %s: %s", code, request.method, request.path,
+                           str(getattr(exc, "orig", None) or exc).strip().partition("\n")[0])
+        if wants_json():
+            response = jsonify({"code": code, "message": message})
+        else:
+            response = app.make_response(_page_without_database(status, title, message))
+        response.status_code = status
+        if status == 503:
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -5,9 +5,13 @@ or roll back by hand. A view that returns a success or a redirect commits what t
 exception, or an answer with an error status (a form shown again with its error, a JSON error), rolls everything
 back, and so does a view that called `discard()` before answering with a redirect (a flash message saying what
 went wrong). After-commit actions (emits, matcher work, print jobs) therefore go out only for what was committed.
+When the commit itself fails (the disk is full, PostgreSQL went away), the view's answer is dropped for the error
+page, and so is what the view put in the browser's session: a kiosk must not go on serving a walk-in whose row was
+never written (on SQLite the next walk-in would get that id).
 """
 from __future__ import annotations
 
+import copy
 import functools
 
 import flask
@@ -26,6 +30,7 @@ def one_transaction(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         session = db.session
+        cookie = copy.deepcopy(flask.session.copy())  # a plain copy: reading it would mark the session accessed
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except BaseException:
@@ -33,8 +38,14 @@ def one_transaction(view):
             raise
         if response.status_code >= 400 or g.pop("gt_discard", False):
             session.rollback()
-        else:
+            return response
+        try:
             session.commit()
+        except BaseException:
+            session.rollback()
+            flask.session.clear()
+            flask.session.update(cookie)
+            raise
         return response
     return wrapper
 

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from flask import Flask
+from flask import Flask, current_app
 from tqdm import tqdm
 
 from ..db import db
 from ..errors import DomainError
 from ..events.service import get_event
+from ..models import PrintStatus
 from . import service
 from .layouts import LAYOUTS
-from .printing import PrintError
 
 def init_app(app: Flask) -> None:
     """Register `givetake badges` and `givetake print`."""
@@ -82,32 +82,24 @@ def _merge(chunks: list[bytes]) -> bytes:
 @click.command("print")
 @_batch_options
 @click.option("--printer", "printers", multiple=True, required=True,
-              help="CUPS queue; repeat for failover (the next is used when one is stopped).")
+              help="CUPS queue; repeat for failover (the next is used when one is stopped or removed).")
 @with_appcontext
 def print_command(slug, layout, only_not_printed, sort, printers):
-    """Send badges to a printer one job each (so a jam costs one badge), recording every job."""
-    from .printing import print_with_failover
-    from ..models import PrintJob, PrintStatus
+    """Send badges to a printer one job each (so a jam costs one badge), following each until it is printed."""
     try:
         session, event, people = _people(slug, only_not_printed, sort)
     except DomainError as exc:
         raise click.ClickException(exc.message)
     chosen = LAYOUTS[layout] if layout else LAYOUTS[event.badge_layout]
+    # The print worker's own path, run here in turn: a badge is sent after the one before it is out, so a queue
+    # that goes away mid-batch strands one badge at most, and that one moves on or fails saying why.
+    worker = current_app.extensions["givetake.printing"]
     failed = 0
     with tqdm(total=len(people), desc=f"Printing on {printers[0]}", unit="badge", file=sys.stderr) as bar:
         for attendee in people:
-            pdf = service.render_attendees([attendee], event, chosen.name)
-            job = PrintJob(event_id=event.id, attendee_id=attendee.id, format=chosen.name, status=PrintStatus.queued)
-            session.add(job)
-            try:
-                job.printer, job.cups_job = print_with_failover(pdf, list(printers), title=f"badge-{attendee.id}",
-                                                                media=chosen.media)
-                job.status = PrintStatus.sent
-            except PrintError as exc:
-                job.status, job.error = PrintStatus.failed, "; ".join(f"{k}: {v}" for k, v in exc.reasons.items()) \
-                    or str(exc)
-                failed += 1
+            _, task = service.print_task(session, attendee, event, chosen, list(printers))
             session.commit()
+            failed += worker.send(task) == PrintStatus.failed
             bar.update(1)
     click.echo(f"Sent {len(people) - failed} badges; {failed} failed (see admin → Printing to retry).")
     if failed:

@@ -64,6 +64,12 @@ class JobStatus:
     state: str
     reason: str = ""
     details: dict = field(default_factory=dict, compare=False)
+    #: True once CUPS began processing the job (its time-at-processing is set): some or all of the badge may have
+    #: come out, even when CUPS then cancelled it or put it back in the queue.
+    started: bool = False
+    #: Why the job's queue cannot print it where it is, "" when it can: the queue was removed or is stopped. (A
+    #: queue that only rejects new jobs still prints the ones it has.)
+    stranded: str = ""
 
 
 # ---------------------------------------------------------------------------------------------- transport
@@ -306,17 +312,27 @@ _QUIET_JOB_REASONS = {"none", "processing-to-stop-point", "job-completed-success
                       "job-queued", "job-printing"}
 
 
+def _stranded_on(queue: str, printer: Printer | None) -> str:
+    """Why a queue cannot print the jobs it holds, "" when it can."""
+    if printer is None:
+        return "removed from CUPS"
+    return (printer.reason or "stopped") if printer.state == "stopped" else ""
+
+
 def job_status(job_id: str) -> JobStatus:
-    """The state of a job submitted with submit_job: queued, printing, done or failed (+ why)."""
+    """The state of a job submitted with submit_job: queued, printing, done or failed (+ why), whether it started,
+    and whether its queue can still print it."""
     queue, number = _split_job_id(job_id)
     with _Cups() as cups:
         response = cups.call("/jobs/", ipp.GET_JOB_ATTRIBUTES,
                              ipp.Attr(ipp.URI, "job-uri", cups.server.uri(f"/jobs/{number}")),
                              ipp.Attr(ipp.NAME, "requesting-user-name", _user()),
                              ipp.Attr(ipp.KEYWORD, "requested-attributes", "job-state", "job-state-reasons",
-                                      "job-printer-state-message", "job-state-message"))
+                                      "job-printer-state-message", "job-state-message", "time-at-processing"))
         if response.status == ipp.NOT_FOUND:
-            return JobStatus("failed", f"CUPS has no job {job_id}")
+            # Deleting a queue drops its waiting jobs outright (the one it was printing stays, cancelled).
+            return JobStatus("failed", f"CUPS has no job {job_id}",
+                             stranded=_stranded_on(queue, _printer_state(cups, queue)))
         if not response.ok:
             raise PrintError(f"job {job_id}: {_failure(response)}")
         job = next(iter(response.groups_of(ipp.JOB_ATTRIBUTES)), ipp.Group(ipp.JOB_ATTRIBUTES))
@@ -327,11 +343,13 @@ def job_status(job_id: str) -> JobStatus:
         detail = ", ".join(r for r in keywords if r and r not in _QUIET_JOB_REASONS)
         reason = "; ".join(x for x in (ipp_state if state == "failed" else "", detail, message) if x)
         details = {"ipp_state": ipp_state, "job_state_reasons": ",".join(keywords)}
-        if state == "queued":
+        started = bool(job.get("time-at-processing"))
+        if state in ("queued", "failed"):
             printer = _printer_state(cups, queue)
-            if printer is not None and not printer.usable:
-                return JobStatus("queued", printer.reason or "printer stopped", details)
-    return JobStatus(state, reason, details)
+            if state == "queued" and printer is not None and not printer.usable:
+                reason = printer.reason or "printer stopped"
+            return JobStatus(state, reason, details, started, _stranded_on(queue, printer))
+    return JobStatus(state, reason, details, started)
 
 
 def print_with_failover(pdf: bytes, printers: Sequence[str], *, title: str,

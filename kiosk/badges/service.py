@@ -3,6 +3,11 @@
 A print is a `PrintJob` row first (queued), rendered in the request (tens of milliseconds), then handed after
 commit to a worker thread that sends it to the first usable printer of the kiosk's list and follows it to done
 or failed. A failed job keeps its reason and can be retried or moved to another printer from admin.
+
+Jobs go one at a time, each followed until CUPS is done with it, so a queue that is removed or stopped mid-batch
+strands one badge at most. That one moves to the next printer of the list if it never began printing; one that
+had begun (some of it may have come out) is taken off the queue and marked failed, for staff to look and retry:
+nothing waits unseen on a dead queue, and nothing prints twice on its own.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from ..models import Attendee, CardKind, Device, Event, PrintJob, PrintStatus, u
 from ..personal import badge_url
 from ..tokens import short_code
 from .layouts import LAYOUTS, BadgeStyle, get_layout
-from .printing import PrintError, job_status, print_with_failover
+from .printing import PrintError, cancel_job, job_status, print_with_failover
 from .render import BadgeData, render_badges
 
 log = logging.getLogger(__name__)
@@ -170,18 +175,24 @@ def queue_badge_print(session: Session, attendee: Attendee, device: Device | Non
     if was_printed(session, attendee):
         rotate_badge_token(session, attendee)
     targets = printers if printers is not None else printers_for(device)
-    layout = get_layout(event.badge_layout)
-    job = PrintJob(event_id=event.id, attendee_id=attendee.id, format=layout.name,
-                   printer=targets[0] if targets else None, status=PrintStatus.queued,
-                   error="" if targets else "no printer assigned: print it from admin or download the PDF")
-    session.add(job)
-    session.flush()
+    job, task = print_task(session, attendee, event, get_layout(event.badge_layout), targets)
     if targets:
         # What the badge says is read now; it is drawn after commit in the print worker, so the request never
         # holds the database's write lock while a badge is drawn.
-        _after_commit(session, PrintTask(job.id, [badge_data(attendee, event)], layout.name, badge_style(event),
-                                         f"Badges · {event.name}", targets, layout.media, f"badge-{attendee.id}"))
+        _after_commit(session, task)
     return job
+
+
+def print_task(session: Session, attendee: Attendee, event: Event, layout, printers: list[str]
+               ) -> tuple[PrintJob, "PrintTask"]:
+    """A queued PrintJob row for the attendee's badge and the task that prints it (for `PrintWorker.send`)."""
+    job = PrintJob(event_id=event.id, attendee_id=attendee.id, format=layout.name,
+                   printer=printers[0] if printers else None, status=PrintStatus.queued,
+                   error="" if printers else "no printer assigned: print it from admin or download the PDF")
+    session.add(job)
+    session.flush()
+    return job, PrintTask(job.id, [badge_data(attendee, event)], layout.name, badge_style(event),
+                          f"Badges · {event.name}", list(printers), layout.media, f"badge-{attendee.id}")
 
 
 @dataclass
@@ -235,45 +246,85 @@ class PrintWorker:
                 log.exception("print job %s crashed", task.job_id)
                 self._record(task.job_id, status=PrintStatus.failed, error="internal error while printing")
 
-    def send(self, task: PrintTask) -> None:
-        """Submit with failover, then follow the job until CUPS says it is done or failed."""
+    def send(self, task: PrintTask) -> PrintStatus:
+        """Submit with failover and follow the job until CUPS is done with it; returns where it ended.
+
+        A job its queue can no longer print (removed or stopped) goes on to the next printer of the task if it never
+        began printing; if it had begun, it is taken off that queue and fails, saying so (see the module's doc).
+        """
         if not self._still_queued(task.job_id):
-            return  # retried or moved meanwhile (the job was queued behind others): its new job prints it
-        try:
-            printer, cups_job = print_with_failover(task.render(), task.printers, title=task.title,
-                                                    media=task.media)
-        except PrintError as exc:
-            reasons = "; ".join(f"{name}: {why}" for name, why in exc.reasons.items()) or str(exc)
-            self._record(task.job_id, status=PrintStatus.failed, error=reasons)
-            return
-        self._record(task.job_id, status=PrintStatus.sent, printer=printer, cups_job=cups_job, error="")
+            return PrintStatus.queued  # retried or moved while it waited: its new job prints it
+        pdf = task.render()
+        printers = list(task.printers)
+        left: list[str] = []  # the printers this job was taken off, and why
+        while True:
+            try:
+                printer, cups_job = print_with_failover(pdf, printers, title=task.title, media=task.media)
+            except PrintError as exc:
+                if left and not printers:
+                    reasons = "no other printer to send it to: retry or move it"
+                else:
+                    reasons = "; ".join(f"{name}: {why}" for name, why in exc.reasons.items()) or str(exc)
+                return self._record(task.job_id, status=PrintStatus.failed, error="; ".join([*left, reasons]))
+            self._record(task.job_id, status=PrintStatus.sent, printer=printer, cups_job=cups_job,
+                         error="; ".join(left))
+            status, stranded = self._follow(task.job_id, cups_job, left)
+            if not stranded:
+                return status
+            left.append(f"{printer}: {stranded} before this badge printed")
+            printers.remove(printer)
+
+    def _follow(self, job_id: int, cups_job: str, left: list[str]) -> tuple[PrintStatus, str]:
+        """Poll CUPS until the job is done or failed (or FOLLOW_SECONDS pass): (status, why its queue can no
+        longer print it when it never began printing and may go elsewhere, else "")."""
         deadline = time.monotonic() + FOLLOW_SECONDS
+        began = False  # seen printing: CUPS may forget a job, we do not
         while time.monotonic() < deadline:
             try:
                 state = job_status(cups_job)
             except PrintError as exc:
-                self._record(task.job_id, error=str(exc))
-                return
+                self._record(job_id, error=str(exc))
+                return PrintStatus.sent, ""
+            began = began or state.started or state.state == "printing"
             if state.state == "done":
-                self._record(task.job_id, status=PrintStatus.done, error="")
-                return
+                return self._record(job_id, status=PrintStatus.done, error="; ".join(left)), ""
+            if state.stranded and state.state in ("queued", "failed"):
+                if state.state == "queued" and not _take_off(cups_job):
+                    time.sleep(0.3)  # it finished or started meanwhile: look again
+                    continue
+                if not began:
+                    return PrintStatus.queued, state.stranded
+                why = (f"{cups_job.rpartition('-')[0]}: {state.stranded} while this badge was printing (taken off "
+                       "the queue): check whether it came out, then retry or move it")
+                return self._record(job_id, status=PrintStatus.failed, error="; ".join([*left, why])), ""
             if state.state == "failed":
-                self._record(task.job_id, status=PrintStatus.failed, error=state.reason or "failed in CUPS")
-                return
+                error = "; ".join([*left, state.reason or "failed in CUPS"])
+                return self._record(job_id, status=PrintStatus.failed, error=error), ""
             if state.reason:
-                self._record(task.job_id, error=state.reason)  # e.g. "printer stopped": staff should look
+                self._record(job_id, error=state.reason)  # e.g. "not accepting jobs": staff should look
             time.sleep(0.3)
+        return PrintStatus.sent, ""
 
     def _still_queued(self, job_id: int) -> bool:
         with self.database.transaction() as session:
             return session.scalar(select(PrintJob.status).where(PrintJob.id == job_id)) == PrintStatus.queued
 
-    def _record(self, job_id: int, **changes) -> None:
+    def _record(self, job_id: int, **changes) -> PrintStatus:
         with self.database.transaction() as session:
             job = session.get(PrintJob, job_id)
             for key, value in changes.items():
                 setattr(job, key, value)
             job.updated_at = utcnow()
+            return job.status
+
+
+def _take_off(cups_job: str) -> bool:
+    """Cancel a job waiting on a queue that cannot print it; True once CUPS says it is cancelled, not printing."""
+    try:
+        cancel_job(cups_job)
+        return job_status(cups_job).state == "failed"
+    except PrintError:
+        return False  # CUPS finished it meanwhile, or does not answer
 
 
 def init_app(app) -> None:

@@ -142,14 +142,15 @@ def _printing_action(session, event: Event, action: str) -> None:
         new = service.retry_job(session, job, targets)
         flash(f"Sent again as job {new.id} to {', '.join(targets)}.", "success")
     elif action == "batch":
-        printer = form.get("printer", "")
-        if not printer:
+        # In failover order, as for a kiosk: the next is used when one is stopped or removed mid-batch.
+        printers = [p.strip() for p in form.get("printer", "").split(",") if p.strip()][:5]
+        if not printers:
             raise ValueError("Choose a printer.")
         people = service.attendees_for_batch(session, event, only_not_printed=bool(form.get("only_not_printed")),
                                              sort=form.get("sort", "last_name"))
         for attendee in people:
-            service.queue_badge_print(session, attendee, printers=[printer])
-        flash(f"{len(people)} badges queued on {printer}.", "success")
+            service.queue_badge_print(session, attendee, printers=printers)
+        flash(f"{len(people)} badges queued on {', '.join(printers)}.", "success")
     else:
         raise ValueError("Unknown action.")
 

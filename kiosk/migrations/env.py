@@ -18,7 +18,8 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    # No statement timeout: rebuilding a big table may take longer than any request should, and nobody waits on it.
+    engine = make_engine(config.get_main_option("sqlalchemy.url"), statement_timeout_ms=0)
     try:
         with engine.connect() as connection:
             # SQLite cannot ALTER most things: batch mode copies the table, which needs foreign keys off meanwhile.
