@@ -28,6 +28,7 @@ from .db import Database
 from .devices import views as device_views
 from .errors import register_error_handlers
 from .extensions import babel, csrf, limiter, login_manager, socketio
+from .tokens import instance_fingerprint
 from .leads import views as lead_views
 from .matching import commands as matcher_commands
 from .matching import runtime as matching
@@ -95,10 +96,13 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz():
-        """For the load balancer's health checks and monitoring: this process answers, and how many live
-        sockets it holds (no database call: a database outage must not take every process out of the pool)."""
+        """For the load balancer's health checks, monitoring, `givetake doctor` and the ready panel: which server
+        answers (`instance`: a digest of the secret key, the same in every process of one deployment), this
+        process and how many live sockets it holds. No database call: a database outage must not take every
+        process out of the balancer's pool."""
         held = len(getattr(getattr(socketio, "server", None) and socketio.server.eio, "sockets", {}) or {})
-        return {"ok": True, "pid": os.getpid(), "sockets": held}
+        return {"app": "givetake", "ok": True, "instance": instance_fingerprint(), "pid": os.getpid(),
+                "sockets": held}
 
     @app.after_request
     def _security_headers(response):
@@ -153,6 +157,9 @@ def _init_extensions(app: Flask) -> None:
     redis_url = app.config.get("REDIS_URL")
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Redis restarting must not stop check-ins: limits are kept in memory meanwhile, per process.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
     socketio.init_app(app, async_mode=async_mode(), message_queue=redis_url,
                       cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []) or None)

@@ -9,7 +9,6 @@ import gc
 import logging
 import os
 import socket
-import sys
 
 import click
 from flask.cli import with_appcontext
@@ -26,6 +25,7 @@ from .console import describe_db, fail, migrate_database, print_urls
 from .db import db
 from .extensions import socketio
 from .models import Event
+from .realtime.bus import start_queue_heartbeat
 from .watchdog import report_forks, start_watchdog
 
 #: gc thresholds while serving: young generations as Python's defaults, full passes 100 times rarer (see tune_gc).
@@ -111,6 +111,7 @@ def prepare(app: Flask, echo=click.echo) -> None:
 def prepare_worker(app: Flask) -> None:
     """What a gunicorn worker does before it serves (kiosk.wsgi): `prepare`, then the process settings `run` sets."""
     prepare(app, echo=lambda text: logging.getLogger("givetake").info(text))
+    start_queue_heartbeat(socketio)
     threadpool_limits(1)
     report_forks()
     start_watchdog()
@@ -120,6 +121,7 @@ def prepare_worker(app: Flask) -> None:
 def run(app: Flask, host: str, port: int, mode: str) -> None:
     """Serve until stopped; Flask-SocketIO picks the server that matches the async mode it was set up with."""
     threadpool_limits(1)  # numpy's BLAS on one thread while serving, whoever started us (see kiosk.launch)
+    start_queue_heartbeat(socketio)  # scale-out: clients catch up after a Redis outage
     report_forks()  # a fork with native threads running deadlocks the server (DESIGN.md, Processes)
     start_watchdog()
     options = {}

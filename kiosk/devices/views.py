@@ -1,7 +1,7 @@
 """Device pages: organizers add and unpair devices; a tablet or TV pairs itself with a short code."""
 from __future__ import annotations
 
-from flask import (flash, jsonify, make_response, redirect, render_template, request, session as flask_session,
+from flask import (flash, make_response, redirect, render_template, request, session as flask_session,
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
@@ -16,7 +16,6 @@ from ..models import Device, DeviceKind, Event, utcnow
 from ..personal import public_base, public_url_help
 from ..realtime.sockets import revalidate_after_commit
 from ..transactions import Blueprint, discard
-from ..tokens import instance_fingerprint
 from .service import (COOKIE, create_device, current_device, new_pairing_code, note_phone_check, pair, revoke,
                       set_device_cookie)
 
@@ -137,12 +136,6 @@ def ping():
     ready panel. Written at most once a minute per device; an unpaired browser is simply not counted."""
     current_device(db.session)
     return "", 204
-
-
-@bp.get("/healthz")
-def health():
-    """Which server answers here, for `givetake doctor` and the ready panel (no secret: a digest of one)."""
-    return jsonify({"app": "givetake", "instance": instance_fingerprint()})
 
 
 @bp.get("/phone-check")

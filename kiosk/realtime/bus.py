@@ -10,6 +10,8 @@ process, which holds no sockets at all, reaches every screen and phone the same 
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from typing import Protocol
 
 from flask import Flask, current_app, has_app_context
@@ -66,6 +68,7 @@ def init_app(app: Flask) -> None:
     """Choose the bus from the config: Redis when GIVETAKE_REDIS_URL is set, else in-process."""
     url = app.config.get("REDIS_URL")
     app.extensions["givetake.bus"] = RedisBus(url) if url else InProcessBus()
+
 
 
 #: Used when there is no app context (a matcher thread of an app that predates init_app, scripts).
@@ -136,3 +139,62 @@ def _forget_seqs_after_commit(session: Session) -> None:
 @sa_event.listens_for(Session, "after_rollback")
 def _forget_seqs_after_rollback(session: Session) -> None:
     session.info.pop(_SEQS, None)
+
+
+#: Sent to this process's own sockets when its message queue works again after an outage.
+RESYNC = "resync"
+#: How often a serving process sends itself a heartbeat through the message queue, and when one is late.
+HEARTBEAT_EVERY_S = 1.0
+HEARTBEAT_LATE_S = 3.0
+
+
+def start_queue_heartbeat(socketio) -> bool:
+    """Watch this serving process's path through the Redis message queue; after an outage, tell its clients.
+
+    While Redis is away, messages published by other processes (and the matcher) never reach this one, though its
+    clients' websockets stay up: nothing tells them they missed anything. So the process publishes a heartbeat to a
+    room of its own every second and watches it come back through its own subscription (python-socketio's
+    listener reconnects by itself). When heartbeats were late or failed and one arrives again, the subscription
+    works end to end, and the process sends `resync` to every socket it holds: the pages rejoin with their last
+    seq and get what they missed from the event log (static/js/feed.js). Returns whether it started (only with a
+    message queue). It hooks python-socketio's PubSubManager._handle_emit, a private method:
+    tests/realtime/test_redis_restart.py fails if that changes.
+    """
+    from socketio.pubsub_manager import PubSubManager
+    manager = getattr(getattr(socketio, "server", None), "manager", None)
+    if not isinstance(manager, PubSubManager) or getattr(manager, "_givetake_heartbeat", False):
+        return False
+    room = f"givetake:heartbeat:{uuid.uuid4().hex}"
+    state = {"heard": time.monotonic(), "lost": False}
+    handle_emit = manager._handle_emit
+
+    def handle(message):
+        if isinstance(message, dict) and message.get("room") == room:
+            state["heard"] = time.monotonic()
+            if state["lost"]:
+                state["lost"] = False
+                log.warning("message queue back after an outage: this process's clients rejoin to catch up")
+                # PubSubManager.emit would publish on Redis; its parent's emit reaches this process's sockets.
+                super(PubSubManager, manager).emit(RESYNC, {}, namespace="/")
+            return None
+        return handle_emit(message)
+
+    def beat():
+        while True:
+            socketio.sleep(HEARTBEAT_EVERY_S)
+            if time.monotonic() - state["heard"] > HEARTBEAT_LATE_S:
+                state["lost"] = True
+            try:
+                # Published as if from another host: the listener skips what this process sent itself.
+                manager._publish({"method": "emit", "event": "heartbeat", "data": {}, "namespace": "/",
+                                  "room": room, "skip_sid": None, "callback": None, "host_id": room})
+            except Exception:  # Redis away: the next heartbeat that comes back ends the outage
+                state["lost"] = True
+
+    manager._handle_emit = handle
+    manager._givetake_heartbeat = True
+    if not socketio.server.manager_initialized:  # its listener runs from now on, not from the first connection
+        socketio.server.manager_initialized = True
+        manager.initialize()
+    socketio.start_background_task(beat)
+    return True

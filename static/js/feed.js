@@ -11,7 +11,10 @@ export function openFeed({ role, event, token = null, lastSeq = 0, types, onMess
   let joined = false;
   let held = [];
   const seen = new Set();
-  const socket = window.io({ reconnectionDelayMax: 5000 });
+  // A websocket first: one long connection that any app process behind a round-robin balancer can hold, with no
+  // affinity needed (deploy/nginx.conf). Long-polling only when a websocket cannot be opened (a proxy that refuses
+  // them); its requests need affinity, which deploy/haproxy.cfg gives by cookie.
+  const socket = window.io({ transports: ["websocket", "polling"], tryAllTransports: true, reconnectionDelayMax: 5000 });
 
   function deliver(type, message) {
     const seq = message && message.seq;
@@ -24,7 +27,7 @@ export function openFeed({ role, event, token = null, lastSeq = 0, types, onMess
     try { onMessage(type, message); } catch (err) { console.error(err); }
   }
 
-  socket.on("connect", () => {
+  function rejoin() {
     joined = false;
     held = [];
     onStatus("joining");
@@ -37,7 +40,11 @@ export function openFeed({ role, event, token = null, lastSeq = 0, types, onMess
       pending.forEach(([type, message]) => deliver(type, message));
       onStatus("live", answer);
     });
-  });
+  }
+  socket.on("connect", rejoin);
+  // The server's message queue was away for a while (Redis restarting): the socket stayed up but may have missed
+  // messages; rejoining with the last seq replays them from the event log.
+  socket.on("resync", rejoin);
   socket.on("disconnect", () => onStatus("offline"));
   socket.on("connect_error", () => onStatus("offline"));
   socket.on("error", (err) => onStatus("denied", err));

@@ -36,6 +36,7 @@ class FeedClient:
         self.errors: list[dict] = []
         self.joins: list[tuple[int, dict]] = []
         self.connects = 0
+        self.resyncs = 0
         self._cond = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="feed-client", daemon=True)
@@ -49,6 +50,7 @@ class FeedClient:
         for type_ in MESSAGE_TYPES:
             client.on(type_, self._receiver(type_))
         client.on("error", self._on_error)
+        client.on("resync", self._on_resync)
         client.on("connect", self._on_connect)
         client.on("disconnect", self._on_disconnect)
         return client
@@ -66,6 +68,11 @@ class FeedClient:
     def _on_error(self, payload):
         with self._cond:
             self.errors.append(payload)
+            self._cond.notify_all()
+
+    def _on_resync(self, _payload=None):
+        with self._cond:
+            self.resyncs += 1
             self._cond.notify_all()
 
     def _on_connect(self):
