@@ -18,7 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=NAMES + ["all"])
     parser.add_argument("--quick", action="store_true", help="a smaller run that finishes in under a minute")
+    parser.add_argument("--scale-out", action="store_true",
+                        help="realtime only: through HAProxy with 2 and 4 gunicorn processes and 4,000 sockets")
     args = parser.parse_args(argv)
+    if args.scale_out and args.name != "realtime":
+        parser.error("--scale-out is an option of `realtime`")
     names = NAMES if args.name == "all" else [args.name]
     for name in names:
         try:
@@ -28,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             print(json.dumps({"bench": name, "error": "not implemented yet"}), flush=True)
             continue
-        for row in module.run(quick=args.quick):
+        options = {"scale_out": True} if args.scale_out else {}
+        for row in module.run(quick=args.quick, **options):
             print(json.dumps(row, ensure_ascii=False), flush=True)
     return 0
 

@@ -113,6 +113,10 @@ def peer_main(port: int, redis_url: str | None, async_mode: str) -> None:
         sio.emit("match", request.get_json(), to="screen")
         return {"ok": True}
 
+    @app.get("/healthz")
+    def healthz():  # what the balancer's health check asks (deploy/haproxy.cfg), as of our app
+        return {"ok": True, "pid": os.getpid(), "sockets": len(sio.server.eio.sockets)}
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from kiosk.serving import tune_gc
     tune_gc()
@@ -403,9 +407,117 @@ def run_across_processes(quick: bool, workdir: Path):
         admin.dispose()
 
 
-def run(quick: bool = False):
-    """Rows for 1, 100 and 1,000 clients on one process, then across two processes via Redis."""
+TARGET_SCALE_OUT_MS = 250
+TARGET_SCALE_OUT_RATIO = 1.5
+
+
+def run_scale_out(quick: bool, workdir: Path):
+    """Through HAProxy (deploy/haproxy.cfg): N gunicorn app processes (deploy/gunicorn.conf.py), the matcher,
+    PostgreSQL and Redis, with the sockets spread over the processes by the balancer; check-ins through the
+    balancer. Peer: N bare Flask-SocketIO processes on the same Redis behind the same balancer config, the same
+    swarm, the broadcast asked for through the balancer."""
+    import redis
+    import requests
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from tests.balancer import GunicornProcess, HAProxy
+    samples = 12 if quick else 80
+    sockets = int(os.environ.get("GIVETAKE_BENCH_SOCKETS", "400" if quick else "4000"))
+    process_counts = (2,) if quick else (2, 4)
+    if not HAProxy.available():
+        yield {"bench": BENCH, "metric": "scale_out_checkin_to_screen_p99", "error": "skipped: no haproxy"}
+        return
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        yield {"bench": BENCH, "metric": "scale_out_checkin_to_screen_p99", "error": f"skipped: {exc}"}
+        return
+    for n in process_counts:
+        name = f"givetake_bench_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        database_url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        instance = workdir / f"scale-out-{n}"
+        instance.mkdir()
+        running = []
+        try:
+            client = redis.Redis.from_url(REDIS_URL)
+            client.delete("givetake:matcher:work", "givetake:matcher:work:processing", "givetake:matcher:work:lease")
+            seeded = _seed(database_url, instance, samples)
+            env = {"GIVETAKE_DATABASE_URL": database_url, "GIVETAKE_INSTANCE_PATH": str(instance),
+                   "GIVETAKE_SECRET_KEY": "bench", "GIVETAKE_REDIS_URL": REDIS_URL, "GIVETAKE_MATCHER": "redis",
+                   "GIVETAKE_PROXY_HOPS": "1", "GIVETAKE_PUBLIC_URL": ""}
+            apps = [GunicornProcess(env).launch() for _ in range(n)]
+            running += apps
+            log = open(instance / "matcher.log", "w")
+            matcher = subprocess.Popen([sys.executable, "-c", "from kiosk.launch import main; main()", "matcher"],
+                                       cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+            for a in apps:
+                a.wait_ready(180)
+            lb = HAProxy([a.port for a in apps], workdir=instance).launch().wait_ready(pids=n)
+            running.append(lb)
+            http = requests.Session()
+            swarm = Swarm(lb.url, seeded["slug"], seeded["screen"], sockets, _last_seq(database_url, seeded["slug"]))
+            try:
+                held = [a.health()["sockets"] for a in apps]
+                for anchor in seeded["anchors"]:
+                    _check_in(http, lb.url, seeded, anchor)
+                newcomers = iter(seeded["newcomers"])
+                _measure_ours(http, lb.url, swarm, seeded, [next(newcomers)], timeout=180)  # warm-up
+                ours = _measure_ours(http, lb.url, swarm, seeded, [next(newcomers) for _ in range(samples)])
+            finally:
+                swarm.close()
+                lb.stop()
+                matcher.terminate()
+                matcher.wait(20)
+                for a in apps:
+                    a.stop()
+            peer_ports = [_free_port() for _ in range(n)]
+            peers = [_peer(port, REDIS_URL, instance) for port in peer_ports]
+            peer_lb = HAProxy(peer_ports, workdir=instance / "peer")
+            (instance / "peer").mkdir()
+            try:
+                peer_lb.launch().wait_ready(pids=n)
+                swarm = Swarm(peer_lb.url, "peer", "peer", sockets)
+                try:
+                    peer_held = [requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["sockets"]
+                                 for port in peer_ports]
+                    peer_lat = _measure_peer(http, peer_lb.url, swarm, samples, SAMPLE_PAYLOAD)
+                finally:
+                    swarm.close()
+            finally:
+                peer_lb.stop()
+                for proc in peers:
+                    proc.terminate()
+                    proc.wait(20)
+            rows = _rows(f"scale_out_{n}_processes_checkin_to_screen", ours, peer_lat, sockets, TARGET_SCALE_OUT_MS)
+            p99_ratio = rows[1]["value"] / rows[1]["peer_value"] if rows[1]["peer_value"] else None
+            for row in rows:
+                row.update(processes=n, balancer="haproxy", sockets_per_process=held,
+                           peer_sockets_per_process=peer_held)
+            rows[1].update(target_ratio=TARGET_SCALE_OUT_RATIO, ours_over_peer=round(p99_ratio or 0, 2),
+                           meets_target=bool(rows[1]["value"] <= TARGET_SCALE_OUT_MS and p99_ratio is not None
+                                             and p99_ratio <= TARGET_SCALE_OUT_RATIO))
+            yield from rows
+        finally:
+            for proc in running:
+                proc.stop()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def run(quick: bool = False, scale_out: bool = False):
+    """Rows for 1, 100 and 1,000 clients on one process, then across two processes via Redis; with `scale_out`,
+    through HAProxy with 2 and 4 gunicorn processes and 4,000 sockets instead."""
     with tempfile.TemporaryDirectory(prefix="givetake-bench-rt-") as tmp:
+        if scale_out:
+            yield from run_scale_out(quick, Path(tmp))
+            return
         yield from run_one_process(quick, Path(tmp))
         yield from run_across_processes(quick, Path(tmp))
 
@@ -416,5 +528,5 @@ if __name__ == "__main__":
     elif sys.argv[1] == "peer":
         peer_main(int(sys.argv[2]), sys.argv[4] or None, sys.argv[3])
     else:
-        for row in run(quick="--quick" in sys.argv):
+        for row in run(quick="--quick" in sys.argv, scale_out="--scale-out" in sys.argv):
             print(json.dumps(row), flush=True)
