@@ -162,3 +162,88 @@ class HAProxy(_Process):
             time.sleep(0.05)
         raise RuntimeError(f"haproxy reached {len(seen)} of {pids} app processes within {timeout} s:\n"
                            f"{self.output()}")
+
+
+NGINX_SITE = ROOT / "deploy" / "nginx.conf"
+
+
+def nginx_config(workdir: Path, http_port: int, https_port: int, backend_ports: list[int], cert: Path, key: Path,
+                 source: Path = NGINX_SITE) -> str:
+    """A main nginx.conf for a private nginx that includes deploy/nginx.conf with its listen ports, upstream
+    servers and certificate paths rewritten for loopback (nothing else in the site file changes)."""
+    site = source.read_text()
+    site, plain = re.subn(r"(?m)^(\s*)listen 80;", rf"\g<1>listen 127.0.0.1:{http_port};", site)
+    site, tls = re.subn(r"(?m)^(\s*)listen 443 ssl;", rf"\g<1>listen 127.0.0.1:{https_port} ssl;", site)
+    site, certs = re.subn(r"(?m)^(\s*ssl_certificate\s+)\S+;", rf"\g<1>{cert};", site)
+    site, keys = re.subn(r"(?m)^(\s*ssl_certificate_key\s+)\S+;", rf"\g<1>{key};", site)
+    lines = site.splitlines()
+    servers = [i for i, line in enumerate(lines) if re.match(r"\s*server\s+127\.0\.0\.1:\d+", line)]
+    if (plain, tls, certs, keys) != (1, 1, 1, 1) or not servers:
+        raise ValueError(f"{source} no longer has the listen, certificate and upstream server lines to rewrite")
+    indent = re.match(r"\s*", lines[servers[0]]).group(0)
+    lines[servers[0]:servers[-1] + 1] = [f"{indent}server 127.0.0.1:{p} max_fails=2 fail_timeout=5s;"
+                                         for p in backend_ports]
+    (workdir / "givetake.conf").write_text("\n".join(lines) + "\n")
+    temp = {name: workdir / name for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    for folder in temp.values():
+        folder.mkdir(exist_ok=True)
+    user = "user root;\n" if os.geteuid() == 0 else ""  # as root, workers would be `nobody`, locked out of tmp_path
+    return (f"{user}daemon off;\nworker_processes 1;\npid {workdir}/nginx.pid;\nerror_log {workdir}/error.log;\n"
+            "events { worker_connections 512; }\n"
+            "http {\n  access_log off;\n"
+            + "".join(f"  {name}_temp_path {path};\n" for name, path in temp.items())
+            + f"  include {workdir}/givetake.conf;\n}}\n")
+
+
+def self_signed_certificate(workdir: Path, host: str = "event.example.org") -> tuple[Path, Path]:
+    """A certificate for `host` and 127.0.0.1, its own authority: clients verify against it, not with verify=False."""
+    cert, key = workdir / "cert.pem", workdir / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={host}",
+                    "-addext", f"subjectAltName=DNS:{host},IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+class Nginx(_Process):
+    """Debian's nginx in the foreground with deploy/nginx.conf (TLS and websocket upgrade) rewritten for loopback."""
+
+    name = "nginx"
+
+    def __init__(self, backend_ports: list[int], workdir: Path):
+        super().__init__()
+        self.http_port, self.https_port = free_port(), free_port()
+        self.backend_ports = backend_ports
+        self.workdir = Path(workdir)
+        self.config_path = self.workdir / "nginx.conf"
+        self.cert: Path | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("nginx") is not None and shutil.which("openssl") is not None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.https_port}"
+
+    def launch(self) -> "Nginx":
+        self.cert, key = self_signed_certificate(self.workdir)
+        self.config_path.write_text(nginx_config(self.workdir, self.http_port, self.https_port, self.backend_ports,
+                                                 self.cert, key))
+        check = subprocess.run(["nginx", "-t", "-q", "-c", str(self.config_path)], capture_output=True, text=True)
+        if check.returncode:
+            raise RuntimeError(f"nginx refused the config:\n{check.stdout}{check.stderr}")
+        self._spawn(["nginx", "-c", str(self.config_path)], dict(os.environ))
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> "Nginx":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"nginx exited:\n{self.output()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1, verify=str(self.cert)).ok:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"nginx did not pass /healthz through within {timeout} s:\n{self.output()}")
