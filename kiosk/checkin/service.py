@@ -6,6 +6,7 @@ commit (the badge, the matcher, the staff dashboard) and raise domain errors; vi
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,8 +29,13 @@ from ..validation import fold_for_search
 #: How long a lookup result can be chosen, and how long a kiosk may then serve the chosen person (seconds).
 CHOICE_TTL = 10 * 60
 GRANT_TTL = 15 * 60
+#: Letters a name search needs: two in alphabets, one in scripts where one character is a whole syllable or word
+#: (a Chinese surname such as 李 is one character; so are many Japanese and Korean ones).
 MIN_LOOKUP_CHARS = 2
 MAX_LOOKUP_RESULTS = 8
+#: Typos are forgiven from this many letters on (shorter queries would match half the room): one edit (a letter
+#: wrong, missing, extra, or two swapped) up to 7 letters, two from 8.
+FUZZY_FROM_CHARS = 4
 #: What a walk-in may fill in about themselves.
 WALKIN_FIELDS = ("first_name", "last_name", "email", "company", "title", "pronouns", "phone", "website")
 #: What may be chosen at check-in: the screen and what a badge scan shares.
@@ -57,18 +63,69 @@ class CheckInResult:
                 "checked_in_at": self.checked_in_at.isoformat(), "personal_token": self.personal_token}
 
 
+def min_lookup_chars(folded: str) -> int:
+    """2, or 1 when the query starts with a CJK ideograph, kana or hangul syllable."""
+    if folded and unicodedata.name(folded[0], "").startswith(("CJK ", "HIRAGANA", "KATAKANA", "HANGUL")):
+        return 1
+    return MIN_LOOKUP_CHARS
+
+
 def lookup_by_name(session: Session, event: Event, query: str) -> list[Attendee]:
-    """People whose first or last name starts with `query` (accent- and case-insensitive), a few at most."""
+    """People whose first or last name starts with `query` (accent- and case-insensitive), a few at most; when
+    fewer than that start with it, names one typo away (two for long queries) follow, closest first."""
     folded = fold_for_search(query)
-    if len(folded) < MIN_LOOKUP_CHARS:
-        raise ValidationFailed(_("Type at least %(n)d letters of your name.", n=MIN_LOOKUP_CHARS),
-                               details={"q": f"at least {MIN_LOOKUP_CHARS} characters"})
+    need = min_lookup_chars(folded)
+    if len(folded) < need:
+        raise ValidationFailed(_("Type at least %(n)d letters of your name.", n=need),
+                               details={"q": f"at least {need} characters"})
     like = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     stmt = (select(Attendee).where(Attendee.event_id == event.id, Attendee.erased_at.is_(None),
                                    or_(Attendee.search_name.like(f"{like}%", escape="\\"),
                                        Attendee.search_name.like(f"% {like}%", escape="\\")))
             .order_by(Attendee.search_name, Attendee.id).limit(MAX_LOOKUP_RESULTS))
-    return list(session.scalars(stmt))
+    found = list(session.scalars(stmt))
+    if len(found) < MAX_LOOKUP_RESULTS and len(folded.replace(" ", "")) >= FUZZY_FROM_CHARS:
+        found += _near_names(session, event, folded, {a.id for a in found}, MAX_LOOKUP_RESULTS - len(found))
+    return found
+
+
+def _near_names(session: Session, event: Event, folded: str, skip: set[int], limit: int) -> list[Attendee]:
+    """Attendees with a name word (or the start of one) within a small edit distance of each query word.
+
+    Optimal string alignment distance (rapidfuzz's OSA: a swapped pair of letters is one edit, as typed on a
+    tablet) between every query word and each name word, and the same length prefix of it so a half-typed name
+    with a typo is found too. A person qualifies when every query word is near one of their name words.
+    """
+    from rapidfuzz.distance import OSA
+    from rapidfuzz.process import cdist
+
+    words = folded.split()
+    rows = session.execute(select(Attendee.id, Attendee.search_name).where(
+        Attendee.event_id == event.id, Attendee.erased_at.is_(None))).all()
+    owners, tokens = [], []
+    for pid, name in rows:
+        if pid in skip:
+            continue
+        for token in (name or "").split():
+            owners.append(pid)
+            tokens.append(token)
+    if not tokens:
+        return []
+    names = dict(rows)
+    best: dict[int, int] = {}
+    for n, word in enumerate(words):
+        cutoff = 1 if len(word) < 8 else 2
+        whole = cdist([word], tokens, scorer=OSA.distance, score_cutoff=cutoff, workers=1)[0]
+        start = cdist([word], [t[:len(word)] for t in tokens], scorer=OSA.distance, score_cutoff=cutoff,
+                      workers=1)[0]
+        near: dict[int, int] = {}
+        for i, distance in enumerate(map(min, whole, start)):
+            if distance <= cutoff:
+                near[owners[i]] = min(near.get(owners[i], cutoff + 1), int(distance))
+        best = near if n == 0 else {pid: best[pid] + d for pid, d in near.items() if pid in best}
+    ranked = sorted(best, key=lambda pid: (best[pid], names[pid], pid))[:limit]
+    people = {a.id: a for a in session.scalars(select(Attendee).where(Attendee.id.in_(ranked)))} if ranked else {}
+    return [people[pid] for pid in ranked]
 
 
 _BADGE_URL = re.compile(r"/b/([A-Za-z0-9]+)/?$")

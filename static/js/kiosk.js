@@ -74,7 +74,7 @@ function liveSearch() {
   async function search() {
     const q = input.value.trim();
     const mine = ++seq;
-    if (q.length < 2) { results.replaceChildren(); return; }
+    if (!q) { results.replaceChildren(); return; }  // how many letters are enough depends on the script: the server says
     const response = await fetch(`${form.dataset.lookup}?q=${encodeURIComponent(q)}`, { headers: { Accept: "application/json" } });
     if (mine !== seq) return;  // a newer keystroke won
     if (response.status === 429) { results.textContent = "…"; return; }
