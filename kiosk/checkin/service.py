@@ -96,6 +96,7 @@ def _near_names(session: Session, event: Event, folded: str, skip: set[int], lim
     tablet) between every query word and each name word, and the same length prefix of it so a half-typed name
     with a typo is found too. A person qualifies when every query word is near one of their name words.
     """
+    import numpy as np
     from rapidfuzz.distance import OSA
     from rapidfuzz.process import cdist
 
@@ -118,10 +119,10 @@ def _near_names(session: Session, event: Event, folded: str, skip: set[int], lim
         whole = cdist([word], tokens, scorer=OSA.distance, score_cutoff=cutoff, workers=1)[0]
         start = cdist([word], [t[:len(word)] for t in tokens], scorer=OSA.distance, score_cutoff=cutoff,
                       workers=1)[0]
+        distances = np.minimum(whole, start)
         near: dict[int, int] = {}
-        for i, distance in enumerate(map(min, whole, start)):
-            if distance <= cutoff:
-                near[owners[i]] = min(near.get(owners[i], cutoff + 1), int(distance))
+        for i in np.flatnonzero(distances <= cutoff).tolist():
+            near[owners[i]] = min(near.get(owners[i], cutoff + 1), int(distances[i]))
         best = near if n == 0 else {pid: best[pid] + d for pid, d in near.items() if pid in best}
     ranked = sorted(best, key=lambda pid: (best[pid], names[pid], pid))[:limit]
     people = {a.id: a for a in session.scalars(select(Attendee).where(Attendee.id.in_(ranked)))} if ranked else {}
