@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 from bench.common import percentiles, result
 from matcher import Card, MatchEngine, Profile
 from matcher.encoders import FusedEncoder
-from matcher.evaluation import evaluate, load_eval_set
+from matcher.evaluation import HELD_OUT, evaluate, load_eval_set, split
 from matcher.rounds import max_weight_pairs
 
 BENCH = "matcher"
@@ -131,13 +131,15 @@ def bench_round(n: int, semantic, label: str, with_networkx: bool) -> list[dict]
 
 
 def bench_eval(semantic, label: str) -> list[dict]:
-    metrics = evaluate(semantic if label == "minilm" else None)
+    """Ranking quality on the eval set's held-out part (the weights were fitted on the other part)."""
     ev = load_eval_set()
+    held = ev.subset(split(ev)[HELD_OUT])
+    metrics = evaluate(semantic if label == "minilm" else None, held)
     rows = []
     for encoder, m in metrics.items():
         for name, value in m.items():
-            rows.append(result(BENCH, f"eval_{name}", value, "fraction", len(ev.needs), encoder=encoder,
-                               offers=len(ev.offers)))
+            rows.append(result(BENCH, f"eval_{name}", value, "fraction", len(held.needs), encoder=encoder,
+                               offers=len(held.offers), part="held_out"))
     return rows
 
 

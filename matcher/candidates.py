@@ -43,7 +43,7 @@ def block_scores(roster: Roster, fusion: Fusion, kind: str, target: str, slots: 
             cos = dst.vectors[dst_rows] @ src.vectors[block].T   # (dst rows, block)
         for j, row in enumerate(block.tolist()):
             lex = roster.lexical.row_scores(kind, row, target, size)[dst_rows]
-            tags = dst.tag_scores(src.cards[row].tags, size)[dst_rows]
+            tags = dst.tag_scores(src.cards[row].tag_keys, size)[dst_rows]
             sims = fusion.similarity(cos[:, j] if roster.has_vectors else 0.0, lex, tags)
             line = np.zeros(n + 1)
             np.maximum.at(line, dst_owner, sims)
@@ -185,7 +185,7 @@ class PresentCards:
         for kind in (OFFER, NEED):
             store = roster.stores[kind]
             keys = [(row, tag_ids.setdefault(tag, len(tag_ids))) for row in self.rows[kind].tolist()
-                    for tag in store.cards[row].tags]
+                    for tag in store.cards[row].tag_keys]
             self.tags[kind] = SparseRows.build(keys, [1.0] * len(keys), np.sqrt(store.n_tags))
 
     def owner_index(self, kind: str, rows: np.ndarray) -> np.ndarray:

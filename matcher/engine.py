@@ -21,7 +21,7 @@ from .profiles import (MAX_CARD_CHARS, MAX_CARDS, NEED, OFFER, Card, DuplicatePr
                        MatcherError, Profile, UnknownProfile, check_profile)
 from .roster import Roster
 from .rounds import RoundResult
-from .scoring import Match, Reason, direction, display_name, reciprocal, starter
+from .scoring import Match, Reason, direction, display_name, reader_starter, reciprocal, starter
 
 # The input types, errors and limits are part of the engine's surface: `from matcher.engine import Card` works.
 __all__ = ["Card", "DENSE_MAX", "DuplicateProfile", "EXCLUDE_REASONS", "InvalidCard", "InvalidProfile",
@@ -163,7 +163,11 @@ class MatchEngine:
     # -- scoring -----------------------------------------------------------------------------------------------
 
     def _directional(self, pid: int, giving: bool) -> np.ndarray:
-        """s(pid -> x) for every slot when giving, else s(x -> pid): the best of the card pairs."""
+        """s(pid -> x) for every slot when giving, else s(x -> pid), in [0, 1]: the best of the card pairs."""
+        return np.minimum(self._evidence(pid, giving), 1.0)
+
+    def _evidence(self, pid: int, giving: bool) -> np.ndarray:
+        """Like `_directional`, but uncapped: the best card pair's calibrated evidence (what ranking uses)."""
         kind, target = (OFFER, NEED) if giving else (NEED, OFFER)
         out = np.zeros(self._roster.n_slots + 1, dtype=np.float64)  # the extra slot collects rows nobody owns
         other = self._roster.stores[target]
@@ -179,15 +183,15 @@ class MatchEngine:
         best = np.zeros(size, dtype=np.float64)
         for j, row in enumerate(rows):
             lex = self._roster.lexical.row_scores(kind, row, target, size)
-            tags = other.tag_scores(store.cards[row].tags, size)
-            sims = self.fusion.similarity(cos[:, j] if cos is not None else 0.0, lex, tags)
+            tags = other.tag_scores(store.cards[row].tag_keys, size)
+            sims = self.fusion.evidence(cos[:, j] if cos is not None else 0.0, lex, tags)
             np.maximum(best, sims, out=best)
         owner = other.owner[:size]
         np.maximum.at(out, np.where(owner >= 0, owner, self._roster.n_slots), best)
         return out[:-1]
 
     def _card_matrix(self, giver: int, taker: int) -> tuple[np.ndarray, list[int], list[int]]:
-        """Calibrated similarity of each of giver's offers to each of taker's needs (exact, for reasons)."""
+        """Uncapped evidence of each of giver's offers for each of taker's needs (exact, for reasons)."""
         o_rows, n_rows = self._roster.rows[giver][OFFER], self._roster.rows[taker][NEED]
         if not o_rows or not n_rows:
             return np.zeros((len(o_rows), len(n_rows))), o_rows, n_rows
@@ -199,15 +203,15 @@ class MatchEngine:
         else:
             cos = 0.0
         lex = self._roster.lexical.pair_scores(oo, nn)
-        tags = np.array([_tag_cosine(offers.cards[o].tags, needs.cards[n].tags) for o, n in zip(oo, nn)])
-        sims = self.fusion.similarity(cos, lex, tags)
+        tags = np.array([_tag_cosine(offers.cards[o].tag_keys, needs.cards[n].tag_keys) for o, n in zip(oo, nn)])
+        sims = self.fusion.evidence(cos, lex, tags)
         return np.asarray(sims, dtype=np.float64).reshape(len(o_rows), len(n_rows)), o_rows, n_rows
 
     def directional_score(self, giver: int, taker: int) -> float:
         """s(giver -> taker): how well giver's offers meet taker's needs, in [0, 1]."""
         self._roster.slot(giver), self._roster.slot(taker)
         sims, _, _ = self._card_matrix(giver, taker)
-        return round(float(sims.max()), 6) if sims.size else 0.0
+        return round(min(float(sims.max()), 1.0), 6) if sims.size else 0.0
 
     def score(self, a: int, b: int) -> float:
         """Reciprocal score of a and b, in [0, 1]; score(a, b) == score(b, a)."""
@@ -215,31 +219,36 @@ class MatchEngine:
         return round(float(reciprocal(self.directional_score(lo, hi), self.directional_score(hi, lo))), 6)
 
     def explain(self, a: int, b: int) -> Match:
-        """The Match of a and b with its score, direction, reasons and conversation starter."""
+        """The Match of a and b with its score, evidence, direction, reasons and conversation starters."""
         lo, hi = min(int(a), int(b)), max(int(a), int(b))
         if lo == hi:
             raise ValueError("a person cannot be matched with themself")
         self._roster.slot(lo), self._roster.slot(hi)
         reasons: list[Reason] = []
-        s = {}
+        s, ev = {}, {}
         for giver, taker in ((lo, hi), (hi, lo)):
             sims, o_rows, n_rows = self._card_matrix(giver, taker)
-            s[giver] = round(float(sims.max()), 6) if sims.size else 0.0
+            ev[giver] = round(float(sims.max()), 6) if sims.size else 0.0
+            s[giver] = min(ev[giver], 1.0)
             if sims.size and s[giver] > 0:
                 i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
                 offer, need = self._roster.stores[OFFER].cards[o_rows[i]], self._roster.stores[NEED].cards[n_rows[j]]
-                shared = [t for t in need.tags if t in offer.tags]
+                keys = set(offer.tag_keys)
+                shared = [t for t, key in zip(need.tags, need.tag_keys) if key in keys]  # the need's own casing
                 reasons.append(Reason(giver=giver, taker=taker, offer=offer.text, need=need.text, tags=shared,
                                       score=s[giver]))
         s_ab, s_ba = s[lo], s[hi]
         way = direction(s_ab, s_ba)
-        # The stronger direction speaks first; a one-way match keeps only its giving side.
-        reasons.sort(key=lambda r: (-r.score, r.giver))
+        # The stronger direction speaks first (by evidence: two capped sides may both show 1.0); a one-way match
+        # keeps only its giving side.
+        reasons.sort(key=lambda r: (-ev[r.giver], r.giver))
         if way != "both":
             reasons = reasons[:1]
         names = {pid: _first_name(self._roster.profiles[pid].name, pid) for pid in (lo, hi)}
         return Match(a=lo, b=hi, score=round(float(reciprocal(s_ab, s_ba)), 6), direction=way, reasons=reasons,
-                     starter=starter(reasons, names))
+                     starter=starter(reasons, names),
+                     starters={pid: reader_starter(reasons, pid, names) for pid in (lo, hi)},
+                     evidence=round(float(reciprocal(ev[lo], ev[hi])), 6))
 
     # -- live suggestions --------------------------------------------------------------------------------------
 
@@ -261,23 +270,39 @@ class MatchEngine:
                 ok &= roster.company[:n] != code
         return ok
 
+    def ranked(self, pid: int, *, min_score: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, evidence, score) of everyone who may be suggested to pid with score > min_score, best first.
+
+        The order is by uncapped evidence, then id: ties only where the evidence is equal (to 6 decimals).
+        `score` is the displayed reciprocal score, capped at 1.
+        """
+        self._roster.slot(pid)
+        fwd = self._evidence(pid, giving=True)
+        bwd = self._evidence(pid, giving=False)
+        evidence = np.round(reciprocal(fwd, bwd), 6)
+        scores = np.round(reciprocal(np.minimum(fwd, 1.0), np.minimum(bwd, 1.0)), 6)
+        slots = np.flatnonzero(self._eligible(pid) & (scores > min_score))
+        ids = self._roster.ids[slots]
+        order = np.lexsort((ids, -evidence[slots]))
+        return ids[order], evidence[slots][order], scores[slots][order]
+
     def suggest(self, pid: int, k: int = 3, *, min_score: float = 0.0) -> list[Match]:
-        """The best k people present for pid (score > min_score), exclusions and capacity applied."""
+        """The best k people present for pid (score > min_score), exclusions and capacity applied.
+
+        Ranked by uncapped evidence (see `ranked`); the app passes `min_score=engine.live_floor` for live matches.
+        """
         self._roster.slot(pid)
         if k <= 0:
             return []
-        fwd = self._directional(pid, giving=True)
-        bwd = self._directional(pid, giving=False)
-        scores = np.round(reciprocal(fwd, bwd), 6)
-        ok = self._eligible(pid) & (scores > min_score)
-        slots = np.flatnonzero(ok)
-        if slots.size == 0:
-            return []
-        ids = self._roster.ids[slots]
-        order = np.lexsort((ids, -scores[slots]))[:k]
-        matches = [self.explain(pid, int(other)) for other in ids[order]]
-        matches.sort(key=lambda m: (-m.score, m.b if m.a == pid else m.a))
+        ids, _, _ = self.ranked(pid, min_score=min_score)
+        matches = [self.explain(pid, int(other)) for other in ids[:k]]
+        matches.sort(key=lambda m: (-m.evidence, m.b if m.a == pid else m.a))
         return matches
+
+    @property
+    def live_floor(self) -> float:
+        """The calibrated floor for live suggestions (docs/matcher.md, "The floor"): no live match at or below it."""
+        return self.fusion.floor
 
     # -- rounds --------------------------------------------------------------------------------------------------
 

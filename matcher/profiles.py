@@ -42,6 +42,8 @@ class Card:
     text: str
     tags: tuple[str, ...] = ()
     embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: The tags casefolded, in the same order: what matching compares (set in __post_init__).
+    tag_keys: tuple[str, ...] = field(default=(), init=False, compare=False, repr=False)
 
     def __post_init__(self):
         if not isinstance(self.text, str):
@@ -54,10 +56,16 @@ class Card:
         tags = (self.tags,) if isinstance(self.tags, str) else tuple(self.tags or ())
         if not all(isinstance(t, str) for t in tags):
             raise InvalidCard("card tags must be strings")
-        # Tags are the organizer's labels: compare them case- and space-insensitively, keep each once.
-        clean = tuple(dict.fromkeys(" ".join(t.split()).casefold() for t in tags if t.strip()))
+        # Tags are the organizer's labels: kept as written (reasons and starters quote them), compared case- and
+        # space-insensitively through `tag_keys`, each kept once (the first spelling wins).
+        labels: dict[str, str] = {}
+        for t in tags:
+            label = " ".join(t.split())
+            if label:
+                labels.setdefault(label.casefold(), label)
         object.__setattr__(self, "text", text)
-        object.__setattr__(self, "tags", clean)
+        object.__setattr__(self, "tags", tuple(labels.values()))
+        object.__setattr__(self, "tag_keys", tuple(labels))
 
 
 @dataclass

@@ -34,14 +34,14 @@ class CardStore:
         if vector is not None:
             self.vectors[row] = vector
         self.cards[row] = card
-        self.n_tags[row] = len(card.tags)
-        for tag in card.tags:
+        self.n_tags[row] = len(card.tag_keys)
+        for tag in card.tag_keys:
             self.tag_rows.setdefault(tag, set()).add(row)
         return row
 
     def discard(self, row: int) -> None:
         card = self.cards.pop(row)
-        for tag in card.tags:
+        for tag in card.tag_keys:
             rows = self.tag_rows[tag]
             rows.discard(row)
             if not rows:
@@ -54,7 +54,9 @@ class CardStore:
         self.free.sort(reverse=True)
 
     def tag_scores(self, tags: tuple[str, ...], size: int) -> np.ndarray:
-        """Cosine of binary tag sets: shared tags / sqrt(|query| * |row|), for every row below size."""
+        """Cosine of binary tag sets: shared tags / sqrt(|query| * |row|), for every row below size.
+
+        `tags` are casefolded keys (`Card.tag_keys`)."""
         out = np.zeros(size, dtype=np.float64)
         if not tags:
             return out

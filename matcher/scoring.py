@@ -1,8 +1,12 @@
 """From card similarities to a person-to-person score: fusion, direction, reciprocity, reasons and a starter.
 
-- card similarity (offer -> need) = calibrate(w_sem * max(cos, 0) + w_lex * lexical + w_tag * tags) in [0, 1]
+- card evidence (offer -> need) = calibrate(w_sem * max(cos, 0) + w_lex * lexical + w_tag * tags), >= 0, uncapped;
+  the card similarity shown is the evidence capped at 1
 - directional s(a -> b) = the best pair of a's offers with b's needs
 - reciprocal R(a, b) = BLEND * max(s_ab, s_ba) + (1 - BLEND) * harmonic_mean(s_ab, s_ba)
+
+Suggestions are ranked by R of the uncapped evidence (`Match.evidence`); `Match.score` is R of the capped
+similarities, in [0, 1], for display. Capping before ranking made every strong candidate tie at 1.0.
 """
 from __future__ import annotations
 
@@ -21,20 +25,31 @@ DIRECTION_MIN = 0.15
 
 @dataclass(frozen=True)
 class Fusion:
-    """Weights of the three signals and the linear map that calibrates their sum to [0, 1]."""
+    """Weights of the three signals, the linear map that calibrates their sum, and the floor for live matches."""
 
     semantic: float
     lexical: float
     tags: float
-    zero: float  # a raw sum at or below this is "unrelated" (score 0)
-    one: float   # a raw sum at or above this is a sure match (score 1)
+    zero: float  # a raw sum at or below this is "unrelated" (evidence 0)
+    one: float   # a raw sum at this is a sure match (evidence 1, the displayed similarity's ceiling)
+    #: Reciprocal score a live suggestion must exceed: below it the evidence is what unrelated pairs also reach.
+    floor: float = 0.0
 
     def raw(self, cos, lex, tags):
         """Weighted sum of the signals, before calibration (arrays or floats)."""
         return self.semantic * np.maximum(cos, 0.0) + self.lexical * lex + self.tags * tags
 
+    def uncapped(self, raw):
+        """The calibrated value without its ceiling: 1 at `one`, and more above it (ranking uses this)."""
+        return np.maximum((raw - self.zero) / (self.one - self.zero), 0.0)
+
     def calibrate(self, raw):
-        return np.clip((raw - self.zero) / (self.one - self.zero), 0.0, 1.0)
+        """The calibrated value in [0, 1] (for display)."""
+        return np.minimum(self.uncapped(raw), 1.0)
+
+    def evidence(self, cos, lex, tags):
+        """Uncapped calibrated offer -> need evidence (>= 0): strong pairs keep their order above 1."""
+        return self.uncapped(self.raw(cos, lex, tags))
 
     def similarity(self, cos, lex, tags):
         """Calibrated offer -> need similarity in [0, 1]."""
@@ -45,8 +60,8 @@ class Fusion:
 # recall@5 there; `zero` is the 90th percentile of the raw score of unrelated need/offer pairs (so nine in ten
 # unrelated pairs score 0) and `one` the 95th percentile of the correct pairs. One shared tag on single-tag cards
 # adds `tags` to the raw sum: enough on its own to lift an unrelated text pair into a middling match.
-FUSED = Fusion(semantic=0.85, lexical=0.15, tags=0.35, zero=0.185, one=0.60)
-LEXICAL_ONLY = Fusion(semantic=0.0, lexical=1.0, tags=0.5, zero=0.05, one=0.50)
+FUSED = Fusion(semantic=0.85, lexical=0.15, tags=0.35, zero=0.187, one=0.593, floor=0.143)
+LEXICAL_ONLY = Fusion(semantic=0.0, lexical=1.0, tags=0.5, zero=0.05, one=0.50, floor=0.09)
 
 
 def reciprocal(s_ab, s_ba):
@@ -84,7 +99,12 @@ class Reason:
 
 @dataclass
 class Match:
-    """A suggested pair, always with a < b; `direction` says who gives to whom."""
+    """A suggested pair, always with a < b; `direction` says who gives to whom.
+
+    `score` is for display (in [0, 1]); `evidence` is the same reciprocal score without the ceiling, which is what
+    suggestions are ranked by. `starter` is the third-person line (the screen); `starters` has each person's own
+    line, addressed to them (their phone).
+    """
 
     a: int
     b: int
@@ -92,10 +112,21 @@ class Match:
     direction: str
     reasons: list[Reason]
     starter: str
+    starters: dict[int, str] = field(default_factory=dict)
+    evidence: float | None = None
+
+    def __post_init__(self):
+        if self.evidence is None:
+            self.evidence = self.score
+
+    def starter_for(self, pid: int) -> str:
+        """The starter addressed to pid ("Ask Ben about design; they want to hear about funding")."""
+        return self.starters.get(pid, self.starter)
 
     def to_dict(self) -> dict:
-        return {"a": self.a, "b": self.b, "score": self.score, "direction": self.direction,
-                "reasons": [r.to_dict() for r in self.reasons], "starter": self.starter}
+        return {"a": self.a, "b": self.b, "score": self.score, "evidence": self.evidence,
+                "direction": self.direction, "reasons": [r.to_dict() for r in self.reasons],
+                "starter": self.starter, "starters": {str(k): v for k, v in self.starters.items()}}
 
 
 # Openings people write before the actual topic; stripped so a starter reads "help Kenji with grant writing".
@@ -137,6 +168,37 @@ def starter(reasons: list[Reason], names: dict[int, str]) -> str:
     if back is not None:
         return f"{line}; ask {taker} about {_offer_phrase(back)}"
     return f"{line}; ask {giver} about {_offer_phrase(first)}"
+
+
+def reader_topics(reasons: list[Reason], reader: int) -> tuple[str | None, str | None]:
+    """What the reader can ask the other person about, and what the other wants to hear about from the reader.
+
+    Either is None when that direction gives nothing. Shared tags are the topic (in the organizer's casing); free
+    text is quoted. The app words these for the phone in the reader's language.
+    """
+    ask = next((r for r in reasons if r.taker == reader), None)
+    tell = next((r for r in reasons if r.giver == reader), None)
+    return (_offer_phrase(ask) if ask is not None else None,
+            _need_phrase(tell) if tell is not None else None)
+
+
+def reader_starter(reasons: list[Reason], reader: int, names: dict[int, str]) -> str:
+    """The starter addressed to `reader`: 'Ask Ben about design; they want to hear about funding'."""
+    other = next((r.giver if r.taker == reader else r.taker for r in reasons), None)
+    if other is None:
+        return ""
+    ask, tell = reader_topics(reasons, reader)
+    name = names[other]
+    if ask and tell:
+        return f"Ask {name} about {ask}; they want to hear about {tell}"
+    if ask:
+        return f"Ask {name} about {ask}"
+    return f"{name} wants to hear about {tell}"
+
+
+def _need_phrase(reason: Reason) -> str:
+    """A need as a topic: its shared tags, or its text quoted."""
+    return topic(reason.need, reason.tags) if reason.tags else f"“{topic(reason.need)}”"
 
 
 def _offer_phrase(reason: Reason) -> str:

@@ -162,7 +162,12 @@ def openapi_document() -> dict:
         "Match": {"type": "object", "properties": {
             "match_id": {"type": "integer"}, "other": {"type": "object"}, "score": {"type": "number"},
             "direction": {"enum": ["a->b", "b->a", "both"]}, "reasons": {"type": "array", "items": {"type": "object"}},
-            "starter": {"type": "string"}, "status": {"enum": ["suggested", "accepted", "declined", "met"]},
+            "starter": {"type": "string", "description": "the conversation starter addressed to this attendee"},
+            "opener": {"type": ["object", "null"], "description": "the starter in parts: whom to ask (name) about "
+                       "what (ask), what they want to hear about (tell); ask or tell may be null", "properties": {
+                           "name": {"type": "string"}, "ask": {"type": ["string", "null"]},
+                           "tell": {"type": ["string", "null"]}}},
+            "status": {"enum": ["suggested", "accepted", "declined", "met"]},
             "source": {"enum": ["live", "round"]}}},
         "Contact": CONTACT,
     }

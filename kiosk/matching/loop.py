@@ -255,7 +255,7 @@ class MatcherLoop:
             people = [int(a) for a in (item["attendee_ids"] if kind == "present" else [item["attendee_id"]])]
             if item.get("redelivered"):
                 people = self.not_matched_since(event_id, people, item.get("queued_at"))
-            self.on_present_many(event_id, people)
+            self.on_present_many(event_id, people, announce=not item.get("quiet"))
             self.stats.touch(event_id)
         elif kind == "round":
             if item.get("redelivered") and self.round_started_since(event_id, item.get("requested_at")):
@@ -349,7 +349,8 @@ class MatcherLoop:
             waiting.setdefault(event_id, []).append(attendee_id)
         for event_id, people in waiting.items():
             for start in range(0, len(people), MAX_BATCH):
-                self.handle_logged({"kind": "present", "event_id": event_id,
+                # quiet: a phone already told "next round" is not told again at every restart
+                self.handle_logged({"kind": "present", "event_id": event_id, "quiet": True,
                                     "attendee_ids": people[start:start + MAX_BATCH]})
             self.stats.touch(event_id)
         return len(rows)
@@ -400,8 +401,11 @@ class MatcherLoop:
         log.info("matcher engine for event %s rebuilt with %d people", event_id, len(people))
         return engine
 
-    def on_present_many(self, event_id: int, attendee_ids: list[int]) -> list:
+    def on_present_many(self, event_id: int, attendee_ids: list[int], announce: bool = True) -> list:
         """People checked in or changed their cards: (re)index each, in order, and store their best new matches.
+
+        Only suggestions above the floor are live matches; with `announce`, whoever gets none is told on their
+        phone that they will be paired in the next round.
 
         Read, encode and suggest without a write lock; then one short transaction stores vectors and matches.
         Each person's matches count in the engine before the next person is suggested (nobody is offered the
@@ -413,7 +417,8 @@ class MatcherLoop:
         with self.database.reader() as session:
             found_people = {a.id: a for a in session.scalars(select(Attendee).where(Attendee.id.in_(attendee_ids))
                                                              .options(selectinload(Attendee.cards)))}
-            k = int(service.settings_of(session.get(Event, event_id))["k"])
+            settings = service.settings_of(session.get(Event, event_id))
+            k, floor = int(settings["k"]), service.live_floor(settings, engine)
             wanted = {}
             for attendee_id in dict.fromkeys(attendee_ids):  # once each, in arrival order
                 attendee = found_people.get(attendee_id)
@@ -429,18 +434,21 @@ class MatcherLoop:
                 indexed = engine.upsert(profile)
                 if service.needs_embeddings(profile) and model_id:
                     to_cache.append(indexed)
-                for match in engine.suggest(attendee_id, k=k):
+                for match in engine.suggest(attendee_id, k=k, min_score=floor):
                     engine.record(match)
                     found.append(match)
                 if time.monotonic() - turn > YIELD_EVERY_S:  # on gevent: pages and sockets get a turn
                     time.sleep(0)
                     turn = time.monotonic()
-            if not found and not to_cache:
+            matched = {m.a for m in found} | {m.b for m in found}
+            unmatched = [pid for pid in wanted if pid not in matched] if announce else []
+            if not found and not to_cache and not unmatched:
                 return []
             with self.database.transaction() as session:
                 service.store_embeddings(session, to_cache, model_id)
-                ids = {m.a for m in found} | {m.b for m in found}
-                people = {a.id: a for a in session.scalars(select(Attendee).where(Attendee.id.in_(ids)))}
+                people = {a.id: a for a in session.scalars(select(Attendee).where(Attendee.id.in_(matched)))}
+                for pid in unmatched:
+                    service.announce_unmatched(session, event_id, pid)
                 return service.save_matches(session, event_id, found, people)
         except Exception:
             for match in reversed(found):  # none of them was stored: the engine forgets them

@@ -8,17 +8,26 @@ from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 import matcher
-from matcher.scoring import topic
-from ..models import Attendee, Card, CardKind, Contact, Event, Match, MatchSource, MatchStatus, present
+from matcher.scoring import Reason, display_name, reader_starter, reader_topics, topic
+from ..models import Attendee, Card, CardKind, Contact, Event, EventLog, Match, MatchSource, MatchStatus, present
 from ..realtime import publish
 
-#: Defaults for Event.match_settings.
-DEFAULT_SETTINGS = {"k": 3, "capacity": 3, "window_s": 900, "exclude_same_company": False}
+#: Defaults for Event.match_settings. `floor`: live suggestions must score above it; None is the matcher's
+#: calibrated floor (docs/matcher.md, "The floor"). Rounds pair anyone.
+DEFAULT_SETTINGS = {"k": 3, "capacity": 3, "window_s": 900, "exclude_same_company": False, "floor": None}
+#: The message a phone gets when nobody present clears the floor: it will be paired in the next round.
+UNMATCHED = "unmatched"
 
 
 def settings_of(event: Event) -> dict:
     """The event's matcher settings over the defaults."""
     return {**DEFAULT_SETTINGS, **(event.match_settings or {})}
+
+
+def live_floor(settings: dict, engine: matcher.MatchEngine) -> float:
+    """The score a live suggestion must exceed: the event's setting, else the engine's calibrated floor."""
+    floor = settings.get("floor")
+    return engine.live_floor if floor is None else float(floor)
 
 
 def profile_of(attendee: Attendee, model_id: str | None) -> matcher.Profile:
@@ -97,13 +106,47 @@ def screen_payload(match: Match, a: Attendee, b: Attendee) -> dict:
             "score": round(match.score, 3), "gives": gives}
 
 
+def _reasons(match: Match) -> list[Reason]:
+    return [Reason(giver=r["giver"], taker=r["taker"], offer=r.get("offer", ""), need=r.get("need", ""),
+                   tags=list(r.get("tags") or []), score=float(r.get("score", 0.0))) for r in match.reasons or []]
+
+
+def opener(match: Match, me: Attendee, other: Attendee) -> dict:
+    """The reader's starter in parts, for the phone to word in its language: whom to ask about what (`ask`) and
+    what they want to hear about from the reader (`tell`); either may be None."""
+    ask, tell = reader_topics(_reasons(match), me.id)
+    return {"name": display_name(other.first_name, other.id), "ask": ask, "tell": tell}
+
+
 def attendee_payload(match: Match, me: Attendee, other: Attendee) -> dict:
-    """What an attendee's phone shows about a new match: the other person, reasons and the starter."""
+    """What an attendee's phone shows about a match: the other person, reasons and the starter addressed to them
+    (`starter` in English, `opener` in parts; the screen keeps the third-person line)."""
+    reasons = _reasons(match)
+    names = {me.id: display_name(me.first_name, me.id), other.id: display_name(other.first_name, other.id)}
     return {"match_id": match.id, "other": {"id": other.id, "first_name": other.first_name,
                                             "last_name": other.last_name, "company": other.company,
                                             "title": other.title, "badge": other.id},
             "score": round(match.score, 3), "direction": match.direction, "reasons": match.reasons,
-            "starter": match.starter, "status": match.status.value, "source": match.source.value}
+            "starter": reader_starter(reasons, me.id, names) if reasons else "",
+            "opener": opener(match, me, other) if reasons else None,
+            "status": match.status.value, "source": match.source.value}
+
+
+def announce_unmatched(session: Session, event_id: int, attendee_id: int) -> None:
+    """Tell a phone that nobody present clears the floor for them: they will be paired in the next round."""
+    publish(session, event_id, UNMATCHED, f"attendee:{attendee_id}", {"attendee_id": attendee_id,
+                                                                        "next_round": True})
+
+
+def waiting_for_round(session: Session, attendee: Attendee) -> bool:
+    """Whether the attendee has no match and was told nobody clears the floor (their page says so on load)."""
+    has_match = session.scalar(select(Match.id).where(
+        Match.event_id == attendee.event_id, or_(Match.a_id == attendee.id, Match.b_id == attendee.id)).limit(1))
+    if has_match is not None:
+        return False
+    return session.scalar(select(EventLog.id).where(
+        EventLog.event_id == attendee.event_id, EventLog.room == f"attendee:{attendee.id}",
+        EventLog.type == UNMATCHED).limit(1)) is not None
 
 
 def save_matches(session: Session, event_id: int, found: list[matcher.Match], people: dict[int, Attendee], *,

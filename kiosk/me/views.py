@@ -15,7 +15,7 @@ from ..cards.service import MAX_CARD_TEXT, event_tags, items_from_form, padded, 
 from ..db import db
 from ..errors import DomainError
 from ..extensions import limiter
-from ..matching.service import attendee_payload, matches_for
+from ..matching.service import attendee_payload, matches_for, waiting_for_round
 from ..models import Attendee, CardKind, Event, utcnow
 from ..leads.service import sponsors_who_scanned
 from ..scanning.service import contacts_of
@@ -69,7 +69,9 @@ def home():
                       "meeting_point": group["meeting_point"],
                       "partners": [people[i] for i in group["ids"] if i != attendee.id and i in people]}
     contacts = contacts_of(session, attendee)
+    waiting = not matches and waiting_for_round(session, attendee)
     return render_template("me/home.html", me=attendee, event=event, matches=matches, round=round_info,
+                           waiting=waiting,
                            contacts=contacts, sponsors=sponsors_who_scanned(session, attendee),
                            last_seq=last_seq, offers=padded(attendee, CardKind.offer, PHONE_CARD_ITEMS),
                            needs=padded(attendee, CardKind.need, PHONE_CARD_ITEMS), max_text=MAX_CARD_TEXT, texts=phone_texts(),
@@ -81,6 +83,9 @@ def phone_texts() -> dict:
     return {
         "give": _("You can help: you offer “%(offer)s”, %(name)s looks for “%(need)s”."),
         "take": _("%(name)s can help you: they offer “%(offer)s”, you look for “%(need)s”."),
+        # The starter addressed to this phone (matching.service.opener); the same wording as me/_match.html.
+        "opener": {"both": _("Ask %(name)s about %(ask)s; they want to hear about %(tell)s"),
+                   "ask": _("Ask %(name)s about %(ask)s"), "tell": _("%(name)s wants to hear about %(tell)s")},
         "accept": _("Accept"), "decline": _("Decline"), "met": _("We met"),
         "status": {"suggested": _("New"), "accepted": _("Accepted"), "declined": _("Declined"),
                    "met": _("You met")},

@@ -26,7 +26,7 @@ from ..models import Event, EventLog
 log = logging.getLogger(__name__)
 
 #: Message types clients may receive (checkin goes to staff only).
-MESSAGE_TYPES = ("match", "contact", "round", "stats", "checkin")
+MESSAGE_TYPES = ("match", "contact", "round", "stats", "checkin", "unmatched")
 
 
 def room_name(event_id: int, room: str) -> str:

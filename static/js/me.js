@@ -7,6 +7,7 @@ const data = pageData("me-data");
 const T = data.text;
 const list = document.getElementById("matches");
 const empty = document.getElementById("no-matches");
+const waiting = document.getElementById("waiting");
 const conn = document.getElementById("conn");
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
 const offsetMs = data.server_now ? Date.parse(data.server_now) - Date.now() : 0;
@@ -33,7 +34,8 @@ function matchNode(m) {
       fill(mine ? T.give : T.take, { offer: r.offer, need: r.need, name: m.other.first_name })));
   }
   node.append(reasons);
-  if (m.starter) node.append(el("p", "starter", `“${m.starter}”`));
+  const line = opener(m.opener);
+  if (line) node.append(el("p", "starter", line));
   const form = el("form", "answers");
   form.method = "post";
   form.setAttribute("action", `/me/matches/${m.match_id}`);
@@ -47,11 +49,25 @@ function matchNode(m) {
   return node;
 }
 
+// The starter addressed to this reader, in the page's language (the server sends its parts).
+function opener(o) {
+  if (!o || !(o.ask || o.tell)) return "";
+  return fill(o.ask && o.tell ? T.opener.both : o.ask ? T.opener.ask : T.opener.tell, o);
+}
+
+// Nobody present clears the floor: say they will be paired in the next round (unless a match is on the page).
+function showWaiting() {
+  if (list.querySelector(".match")) return;
+  empty.hidden = true;
+  waiting.hidden = false;
+}
+
 function addMatch(m) {
   const existing = document.getElementById(`match-${m.match_id}`);
   if (existing) return;  // already on the page (rendered, or replayed after a reconnect)
   list.prepend(matchNode(m));
   empty.hidden = true;
+  waiting.hidden = true;
   if (navigator.vibrate) navigator.vibrate(120);
 }
 
@@ -106,9 +122,10 @@ openFeed({
   role: "attendee",
   event: data.event,
   lastSeq: data.last_seq,
-  types: ["match", "round", "contact"],
+  types: ["match", "round", "contact", "unmatched"],
   onMessage(type, message) {
     if (type === "match") addMatch(message);
+    else if (type === "unmatched") showWaiting();
     else if (type === "round") setRound(message);
     else if (type === "contact") contacts.onContact(message);
   },

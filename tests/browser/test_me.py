@@ -21,12 +21,17 @@ def test_the_phone_page_receives_its_match_and_answers_it(live_server, screen_ev
     assert page.url == f"{live_server.url}/me"  # the token left the address bar
     expect(page.locator("h1")).to_have_text("Hi Ana!")
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
-    expect(page.locator("#no-matches")).to_be_visible()
+    # Ana is the first here: nobody clears the floor, so she is told she will be paired in the next round.
+    expect(page.locator("#waiting")).to_be_visible()
+    expect(page.locator("#waiting")).to_contain_text("You will be paired in the next round")
+    expect(page.locator("#no-matches")).to_be_hidden()
     api_check_in(live_server, screen_event, screen_event["ben"])
     match = page.locator(".match").first
     expect(match).to_contain_text("Ben Okafor", timeout=5000)
     expect(match).to_contain_text("Ben can help you")
-    expect(match.locator(".starter")).not_to_be_empty()
+    expect(page.locator("#waiting")).to_be_hidden()
+    # Her own line, naming Ben, with the organizer's tags as written (me.js words it from the live message).
+    expect(match.locator(".starter")).to_have_text("Ask Ben about Design; they want to hear about Funding")
     match.locator("button.accept").tap()
     expect(match.locator(".match-status")).to_have_text("Accepted")
     # A round lands on the phone: where, with whom, how long. (Kenji and Maya get no live suggestions, so the
@@ -52,4 +57,28 @@ def test_the_phone_page_receives_its_match_and_answers_it(live_server, screen_ev
     ids = page.locator(".match").evaluate_all("nodes => nodes.map(n => n.dataset.matchId)")
     assert count == len(set(ids)) >= 1
     shot(page, "phone", full_page=True)
+    assert context.errors == []
+
+
+def test_the_phone_hears_live_that_it_will_be_paired_in_the_next_round(live_server, screen_event, new_context):
+    from sqlalchemy import delete
+
+    from kiosk.matching.service import UNMATCHED, announce_unmatched
+    from kiosk.models import EventLog
+    ana = api_check_in(live_server, screen_event, screen_event["ana"])
+    drain(live_server)
+    with live_server.db() as s:  # as if her page had opened before the matcher answered
+        s.execute(delete(EventLog).where(EventLog.type == UNMATCHED))
+        s.commit()
+    context = new_context(device=None, viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(ana["personal_url"].replace("https://give.example.org", live_server.url))
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    expect(page.locator("#no-matches")).to_be_visible()
+    expect(page.locator("#waiting")).to_be_hidden()
+    with live_server.db() as s:  # what the matcher publishes when nobody clears the floor
+        announce_unmatched(s, screen_event["event_id"], screen_event["ana"])
+        s.commit()
+    expect(page.locator("#waiting")).to_be_visible(timeout=5000)
+    expect(page.locator("#no-matches")).to_be_hidden()
     assert context.errors == []

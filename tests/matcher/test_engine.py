@@ -46,7 +46,7 @@ def test_match_to_dict_is_json_ready(event_engine):
     import json
     d = event_engine.suggest(3, k=1)[0].to_dict()
     assert json.loads(json.dumps(d)) == d
-    assert set(d) == {"a", "b", "score", "direction", "reasons", "starter"}
+    assert set(d) == {"a", "b", "score", "evidence", "direction", "reasons", "starter", "starters"}
 
 
 def test_one_way_match_still_suggested(lexical_engine):
@@ -206,3 +206,44 @@ def test_tags_match_exactly_and_case_insensitively(lexical_engine):
     lexical_engine.upsert(person(2, [], ["something about money"], tags=[" fundraising "]))
     [m] = lexical_engine.suggest(2)
     assert m.reasons[0].tags == ["fundraising"]
+
+
+def test_ranking_above_the_old_ceiling_follows_the_evidence(lexical_engine):
+    """Both offers clear the display ceiling (score 0.5 = a one-way 1.0); the closer one must still come first."""
+    lexical_engine.upsert(person(1, ["bookkeeping for freelancers"], []))  # lower id, weaker: the words only
+    lexical_engine.upsert(person(2, ["bookkeeping for freelancers"], [], tags=["Finance"]))  # words and the tag
+    lexical_engine.upsert(person(3, [], ["bookkeeping for freelancers"], tags=["Finance"]))
+    first, second = lexical_engine.suggest(3, k=2)
+    assert first.score == second.score == 0.5  # capped for display: the old order was by id, 1 before 2
+    assert (first.a, second.a) == (2, 1)
+    assert first.evidence > second.evidence > 0.5
+    ids, evidence, scores = lexical_engine.ranked(3)
+    assert ids.tolist() == [2, 1] and evidence.tolist() == sorted(evidence.tolist(), reverse=True)
+
+
+def test_equal_evidence_still_ties_by_id(lexical_engine):
+    for pid in (5, 4):
+        lexical_engine.upsert(person(pid, ["bookkeeping for freelancers"], []))
+    lexical_engine.upsert(person(9, [], ["bookkeeping for freelancers"]))
+    assert [m.a for m in lexical_engine.suggest(9, k=2)] == [4, 5]
+
+
+def test_min_score_drops_weak_matches(lexical_engine):
+    lexical_engine.upsert(person(1, ["penetration testing"], [], tags=["Security", "Web", "Cloud", "Audits"]))
+    lexical_engine.upsert(person(2, [], ["a statistician"], tags=["Statistics", "Surveys", "Research", "Web"]))
+    [weak] = lexical_engine.suggest(2)
+    assert 0 < weak.score <= lexical_engine.live_floor  # one shared word: a match, but not a live one
+    assert lexical_engine.suggest(2, min_score=lexical_engine.live_floor) == []
+
+
+def test_each_side_gets_its_own_starter_with_organizer_casing(lexical_engine):
+    lexical_engine.upsert(person(1, ["Seed round financing"], ["usability testing"], name="Ana Silva",
+                                 tags=["Funding", "UX Research"]))
+    lexical_engine.upsert(person(2, ["usability testing of apps"], ["raising a seed round"], name="Ben Okafor",
+                                 tags=["Funding", "UX Research"]))
+    m = lexical_engine.explain(1, 2)
+    assert m.direction == "both"
+    assert all(r.tags == ["Funding", "UX Research"] for r in m.reasons)  # as the organizer wrote them
+    assert m.starter_for(1).startswith("Ask Ben about Funding and UX Research")
+    assert m.starter_for(2).startswith("Ask Ana about Funding and UX Research")
+    assert "Ana" in m.starter and "Ben" in m.starter  # the screen's line stays in the third person

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matcher.scoring import FUSED, LEXICAL_ONLY, Reason, direction, reciprocal, starter, topic
+from matcher.scoring import (FUSED, LEXICAL_ONLY, Reason, direction, reader_starter, reader_topics, reciprocal, starter,
+                             topic)
 
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 
@@ -55,3 +56,29 @@ def test_starter_one_way_quotes_the_offer():
 def test_topic_shortens_long_needs():
     long = "someone who can " + "really " * 30 + "help"
     assert len(topic(long)) <= 61
+
+
+def test_evidence_keeps_its_order_above_the_ceiling():
+    strong, stronger = FUSED.raw(0.8, 0.5, 0.0), FUSED.raw(0.95, 0.9, 0.0)
+    assert FUSED.similarity(0.8, 0.5, 0.0) == FUSED.similarity(0.95, 0.9, 0.0) == 1.0  # displayed: both capped
+    assert FUSED.evidence(0.95, 0.9, 0.0) > FUSED.evidence(0.8, 0.5, 0.0) > 1.0  # ranked: still apart
+    assert float(FUSED.uncapped(FUSED.one)) == pytest.approx(1.0) and stronger > strong
+    assert FUSED.evidence(-0.5, 0.0, 0.0) == 0.0  # nothing below "unrelated"
+
+
+def test_each_reader_gets_a_line_naming_the_other():
+    reasons = [Reason(1, 2, "I advise on grant writing", "help with grant writing", ["Grants"], 0.9),
+               Reason(2, 1, "UX research for apps", "usability testing", ["UX Research"], 0.7)]
+    names = {1: "Ana", 2: "Ben"}
+    # Ben gives UX Research to Ana; Ana gives Grants to Ben.
+    assert reader_starter(reasons, 1, names) == "Ask Ben about UX Research; they want to hear about Grants"
+    assert reader_starter(reasons, 2, names) == "Ask Ana about Grants; they want to hear about UX Research"
+    assert reader_topics(reasons, 1) == ("UX Research", "Grants")
+
+
+def test_one_way_reader_lines():
+    reasons = [Reason(3, 4, "I run Kubernetes clusters in production", "Looking for someone to fix our pods", [], .8)]
+    names = {3: "Lea", 4: "Omar"}
+    assert reader_starter(reasons, 4, names) == "Ask Lea about “I run Kubernetes clusters in production”"
+    assert reader_starter(reasons, 3, names) == "Omar wants to hear about “fix our pods”"
+    assert reader_topics(reasons, 3) == (None, "“fix our pods”")
