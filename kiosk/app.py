@@ -11,6 +11,7 @@ from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
+from . import idempotency
 from . import resources, serving
 from .admin import commands as admin_commands
 from .admin import views as admin_views
@@ -42,7 +43,7 @@ from .scanning import views as scanning_views
 from .screen import views as screen_views
 
 #: Every capability, wired through its `init_app` (blueprints, commands, workers), in this order.
-CAPABILITIES = (matching, badges, auth_views, admin_views, api, badge_views, device_views, kiosk_views,
+CAPABILITIES = (idempotency, matching, badges, auth_views, admin_views, api, badge_views, device_views, kiosk_views,
                 lead_views, realtime_views, phone_views, report_views, scanning_views, screen_views, serving,
                 admin_commands, attendee_commands, backup_commands, badge_commands, matcher_commands,
                 report_commands, retention_commands, round_commands)

@@ -7,17 +7,16 @@ be sent by another site, a cookie can). Errors are `{"code", "message", "details
 from __future__ import annotations
 
 import functools
-import json
-from datetime import timedelta
 
 from flask import g, jsonify, request, session as flask_session, url_for
 from flask_login import current_user
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..attendees.serialize import for_api, for_lookup
 from ..attendees.service import update_attendee
 from ..cards.service import update_cards
+from .. import idempotency
 from ..checkin import service as checkin
 from ..db import db
 from ..devices.service import current_device
@@ -26,10 +25,8 @@ from ..events.service import get_event
 from ..extensions import csrf, limiter
 from ..matching.service import attendee_payload, matches_for
 from ..me.service import signed_in_attendee
-from ..models import (Attendee, Contact, DeviceKind, Event, IdempotentResponse, Match, MatchStatus, present_count,
-                      utcnow)
+from ..models import Attendee, Contact, DeviceKind, Event, Match, MatchStatus, present_count
 from ..personal import badge_url, personal_url
-from ..tokens import hash_token, seal, unseal
 from ..transactions import Blueprint
 from .openapi import openapi_document
 
@@ -41,8 +38,6 @@ csrf.exempt(bp)  # checked below, only where a cookie (not a bearer token) authe
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 #: Routes an attendee's phone calls about itself (kiosk.api.phone).
 PHONE_PREFIX = "/api/me/"
-#: How long the first answer to an Idempotency-Key is kept for retries.
-KEEP_ANSWERS = timedelta(hours=24)
 
 
 class Actor:
@@ -56,9 +51,7 @@ class Actor:
 
     @property
     def scope(self) -> str:
-        if self.attendee is not None:
-            return f"attendee:{self.attendee.id}"
-        return f"organizer:{self.organizer.id}" if self.organizer else f"device:{self.device.id}"
+        return idempotency.actor_scope(attendee=self.attendee, organizer=self.organizer, device=self.device)
 
     def can_see_contact_details(self) -> bool:
         return self.organizer is not None
@@ -189,23 +182,8 @@ def _check_types(data: dict) -> None:
 SECRET_FIELDS = ("personal_token", "personal_url", "grant")
 
 
-def _stored_body(body: dict, key: str) -> dict:
-    secrets_ = {k: body[k] for k in SECRET_FIELDS if body.get(k)}
-    if not secrets_:
-        return body
-    return {**{k: v for k, v in body.items() if k not in secrets_}, "_sealed": seal(json.dumps(secrets_), key)}
-
-
-def _replayed_body(stored: dict, key: str) -> dict:
-    body = dict(stored)
-    sealed = body.pop("_sealed", None)
-    if sealed is not None:
-        body.update(json.loads(unseal(sealed, key) or "{}"))
-    return body
-
-
 def writes(view):
-    """Answer a write view with its (body, status) as JSON, replayable by `Idempotency-Key`.
+    """Answer a write view with its (body, status) as JSON, replayable by `Idempotency-Key` (kiosk.idempotency).
 
     The request's one transaction (kiosk.transactions) commits what the view did. With an `Idempotency-Key` header
     the first successful answer is stored in that same transaction and replayed to retries with the same key (per
@@ -217,30 +195,22 @@ def writes(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         session = db.session
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if key and (len(key) > 100 or not key.isprintable()):
-            raise ValidationFailed("Idempotency-Key must be at most 100 printable characters.",
-                                   code="bad_idempotency_key")
+        key = idempotency.checked_key(request.headers.get("Idempotency-Key"))
         scope = f"{g.api_actor.scope}:{request.endpoint}:{request.path}"
-        key_hash = hash_token(key) if key else ""
 
-        def stored():
-            return session.scalar(select(IdempotentResponse).where(IdempotentResponse.scope == scope,
-                                                                   IdempotentResponse.key == key_hash))
-        if key and (first := stored()) is not None:
-            return jsonify(_replayed_body(first.body, key)), first.status_code
+        def replay():
+            first = idempotency.stored_answer(session, scope, key) if key else None
+            return None if first is None else (jsonify(idempotency.unsealed(first.body, key)), first.status_code)
+        if (answer := replay()) is not None:
+            return answer
         try:
             body, status = view(*args, **kwargs)
             if key:
-                session.execute(delete(IdempotentResponse).where(IdempotentResponse.created_at
-                                                                 < utcnow() - KEEP_ANSWERS))
-                session.add(IdempotentResponse(scope=scope, key=key_hash, status_code=status,
-                                               body=_stored_body(body, key)))
-                session.flush()
+                idempotency.remember(session, scope, key, status, idempotency.sealed(body, key, SECRET_FIELDS))
         except (DomainError, IntegrityError):
             session.rollback()
-            if key and (first := stored()) is not None:
-                return jsonify(_replayed_body(first.body, key)), first.status_code
+            if (answer := replay()) is not None:
+                return answer
             raise
         return jsonify(body), status
     return wrapper

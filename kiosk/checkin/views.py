@@ -13,6 +13,7 @@ from flask import (abort, current_app, g, jsonify, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from .. import idempotency
 from ..attendees.service import SHAREABLE, issue_personal_token, update_attendee
 from ..badges.service import queue_badge_print
 from ..cards.service import MAX_CARD_TEXT, items_from_form, padded, update_cards
@@ -20,7 +21,7 @@ from ..db import db
 from ..devices.service import current_device
 from ..errors import DomainError, ValidationFailed
 from ..extensions import limiter
-from ..models import CardKind, DeviceKind, Event
+from ..models import CardKind, DeviceKind, Event, PrintJob
 from ..personal import personal_qr_svg, personal_url
 from ..realtime.sockets import revalidate_after_commit
 from ..transactions import Blueprint
@@ -47,6 +48,11 @@ NEED_EXAMPLES = [
     _l("Someone who has done this before"), _l("A first customer or beta tester"), _l("A co-founder or collaborator"),
     _l("Advice on hiring my first employee"), _l("Feedback on an idea"), _l("Someone to practise a talk with"),
 ]
+
+
+def _this_kiosk() -> str | None:
+    """Whose retries a form answer replays (kiosk.idempotency): this kiosk's, never another device's."""
+    return idempotency.actor_scope(device=g.get("gt_device"))
 
 
 def _device_key() -> str:
@@ -92,6 +98,7 @@ def _serving():
 def _serve(attendee, *, editing: bool = False, proof: bool = False) -> None:
     """Remember whom this kiosk serves; `editing` when they were checked in already and came back to edit;
     `proof` when they showed their ticket here (scanned it), not just typed a name or showed a badge."""
+    session.pop("kiosk_done", None)
     session["kiosk"] = {"id": attendee.id, "at": time.time(), "editing": editing, "proof": proof}
 
 
@@ -125,6 +132,7 @@ def _render(template: str, status: int = 200, **context):
 def start():
     """Find yourself: type your name, scan your ticket, or register as a walk-in."""
     session.pop("kiosk", None)
+    session.pop("kiosk_done", None)
     query = request.args.get("q", "").strip()[:80]
     results, error = [], None
     if query:
@@ -149,6 +157,7 @@ def lookup():
 
 @bp.post("/select")
 @limiter.limit("30 per minute", key_func=_device_key)
+@idempotency.replayable(_this_kiosk)
 def select_attendee():
     """Choose yourself from the search results (a choice this kiosk's own lookup made)."""
     attendee = service.chosen_attendee(db.session, g.event, g.gt_device, request.form.get("choice", ""))
@@ -160,6 +169,7 @@ def select_attendee():
 
 @bp.post("/ticket")
 @limiter.limit("30 per minute", key_func=_device_key)
+@idempotency.replayable(_this_kiosk)
 def ticket():
     """A scanned ticket QR (camera or USB scanner): jump straight to that attendee."""
     try:
@@ -178,6 +188,7 @@ def ticket():
 
 @bp.route("/walk-in", methods=["GET", "POST"])
 @limiter.limit("10 per minute", key_func=_device_key, methods=["POST"])
+@idempotency.replayable(_this_kiosk)
 def walkin():
     """Register without a ticket."""
     values = {k: request.form.get(k, "") for k in ("first_name", "last_name", "email", "company", "title")}
@@ -192,6 +203,7 @@ def walkin():
 
 
 @bp.route("/details", methods=["GET", "POST"])
+@idempotency.replayable(_this_kiosk)
 def details():
     """Check your badge and correct your details."""
     attendee = _require_serving()
@@ -222,18 +234,21 @@ def _card_step(kind: CardKind, template: str, next_endpoint: str, examples: list
 
 
 @bp.route("/offer", methods=["GET", "POST"])
+@idempotency.replayable(_this_kiosk)
 def offer():
     """Card one: "I can offer" (asked first: everyone has something to give)."""
     return _card_step(CardKind.offer, "offer.html", "kiosk.need", OFFER_EXAMPLES)
 
 
 @bp.route("/need", methods=["GET", "POST"])
+@idempotency.replayable(_this_kiosk)
 def need():
     """Card two: "I'm looking for"."""
     return _card_step(CardKind.need, "need.html", "kiosk.consent", NEED_EXAMPLES)
 
 
 @bp.route("/consent", methods=["GET", "POST"])
+@idempotency.replayable(_this_kiosk)
 def consent():
     """Choose what the screen shows and what a badge scan shares, then check in and print."""
     attendee = _require_serving()
@@ -254,21 +269,43 @@ def consent():
         except DomainError as exc:
             return _render("consent.html", status=exc.status, attendee=attendee, shareable=SHAREABLE, error=exc,
                            editing=editing)
-        session.pop("kiosk", None)
         if editing:
-            return _render("done.html", attendee=attendee, personal_url=None, qr_svg=None, job=None, saved=True,
-                           seconds=current_app.config["KIOSK_DONE_SECONDS"])
+            return _done(attendee, saved=True)
         return _done(attendee, result.personal_token, result.print_job)
     return _render("consent.html", attendee=attendee, shareable=SHAREABLE, error=None, editing=_editing())
 
 
-def _done(attendee, token: str | None, job=None):
-    url = personal_url(token) if token else None
+def _done(attendee, token: str | None = None, job=None, *, saved: bool = False):
+    """Finish serving: on to the done screen (a redirect, so a retried or reloaded post does nothing twice).
+
+    What it shows stays in the signed session until the next person starts (the start page, the next `_serve`)
+    or it goes stale; the personal token is in it only for those seconds, on the tablet that shows it anyway."""
+    session.pop("kiosk", None)
+    session["kiosk_done"] = {"id": attendee.id, "token": token, "job": job.id if job is not None else None,
+                             "saved": saved, "at": time.time()}
+    return redirect(url_for("kiosk.done"))
+
+
+@bp.get("/done")
+def done():
+    """The last screen: you're in (or saved), the personal QR for the phone, the badge's print status."""
+    shown = session.get("kiosk_done")
+    if not shown or time.time() - shown.get("at", 0) > current_app.config["KIOSK_DONE_SECONDS"] + STATE_TTL:
+        session.pop("kiosk_done", None)
+        return redirect(url_for("kiosk.start"))
+    try:
+        attendee = service.load_attendee(db.session, g.event, int(shown["id"]), with_cards=False)
+    except DomainError:
+        session.pop("kiosk_done", None)
+        return redirect(url_for("kiosk.start"))
+    url = personal_url(shown["token"]) if shown.get("token") else None
+    job = db.session.get(PrintJob, shown["job"]) if shown.get("job") else None
     return _render("done.html", attendee=attendee, personal_url=url, qr_svg=personal_qr_svg(url) if url else None,
-                   job=job, seconds=current_app.config["KIOSK_DONE_SECONDS"])
+                   job=job, saved=shown.get("saved", False), seconds=current_app.config["KIOSK_DONE_SECONDS"])
 
 
 @bp.route("/already", methods=["GET", "POST"])
+@idempotency.replayable(_this_kiosk)
 def already():
     """Already checked in (here or at another kiosk): reprint, get the phone QR again, or edit the cards."""
     attendee = _require_serving()
@@ -281,12 +318,9 @@ def already():
         if action == "qr":
             token = issue_personal_token(attendee)  # the old phone link stops working: tokens are shown once
             revalidate_after_commit(db.session)  # and the phones opened with it are signed out, sockets too
-            session.pop("kiosk", None)
             return _done(attendee, token)
         if action == "reprint":
-            job = queue_badge_print(db.session, attendee, g.gt_device)
-            session.pop("kiosk", None)
-            return _done(attendee, None, job)
+            return _done(attendee, None, queue_badge_print(db.session, attendee, g.gt_device))
     return _render("already.html", attendee=attendee, raced=bool(request.args.get("raced")), proof=proof)
 
 
@@ -294,4 +328,5 @@ def already():
 def reset():
     """Start over (the idle timer and the "Start over" button): forget who was being served."""
     session.pop("kiosk", None)
+    session.pop("kiosk_done", None)
     return redirect(url_for("kiosk.start"))

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
+from .. import idempotency
 from ..db import db
 from ..errors import DomainError
 from ..events.service import get_event
@@ -100,9 +101,16 @@ def _leave_as_device() -> None:
         logout_user()  # after the clear: it leaves the note that makes Flask-Login delete the remember-me cookie
 
 
+def _counts_as_a_guess(response) -> bool:
+    """A pairing attempt counts toward the limit once: a retry of the same code with the same form key (its
+    answer was lost on bad Wi-Fi) is not a second guess; the same key with another code is."""
+    return response.status_code != 429 and idempotency.first_attempt(request.form.get("code", "").strip().upper())
+
+
 @bp.route("/pair", methods=["GET", "POST"])
 @bp.get("/pair/<code>")
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit("10 per minute", methods=["POST"], deduct_when=_counts_as_a_guess)
+@idempotency.replayable(idempotency.browser_scope)
 def pair_device(code: str = ""):
     """The pairing screen a new tablet or TV shows: type (or scan) the code from admin."""
     if request.method == "POST":

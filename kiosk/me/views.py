@@ -10,6 +10,7 @@ from flask import (flash, jsonify, redirect, render_template, request, session a
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from .. import idempotency
 from ..attendees.service import SHAREABLE, update_attendee
 from ..cards.service import MAX_CARD_TEXT, event_tags, items_from_form, padded, update_cards
 from ..db import db
@@ -35,6 +36,11 @@ PHONE_CARD_ITEMS = 3
 
 def _me(session) -> Attendee | None:
     return service.signed_in_attendee(session, flask_session)
+
+
+def this_phone() -> str | None:
+    """Whose retries a form answer replays (kiosk.idempotency): the signed-in attendee's, on any of their phones."""
+    return idempotency.actor_scope(attendee=_me(db.session))
 
 
 def _wants_json() -> bool:
@@ -112,6 +118,7 @@ def phone_texts() -> dict:
 
 
 @bp.post("/me/cards")
+@idempotency.replayable(this_phone)
 def save_cards():
     """Replace my offer and need cards; the matcher looks again for people I should meet."""
     session = db.session
@@ -132,6 +139,7 @@ def save_cards():
 
 
 @bp.post("/me/consent")
+@idempotency.replayable(this_phone)
 def save_consent():
     """Change what the screen shows and what a badge scan shares (what the kiosk asked), from my phone."""
     session = db.session
@@ -145,6 +153,7 @@ def save_consent():
 
 
 @bp.post("/me/matches/<int:match_id>")
+@idempotency.replayable(this_phone)
 def answer(match_id: int):
     """Accept, decline or mark a match as met (a form post, or fetch from me.js asking for JSON)."""
     session = db.session

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, session as flask_session, url_for
 from flask_babel import gettext as _
 
+from .. import idempotency
 from ..badges.service import badge_style
 from ..db import db
 from ..errors import DomainError
@@ -31,6 +32,11 @@ def _attendee_key() -> str:
     """Rate limits per signed-in attendee (several phones behind one venue NAT are not one person)."""
     attendee_id = flask_session.get("attendee_id")
     return f"attendee:{attendee_id}" if isinstance(attendee_id, int) else f"ip:{request.remote_addr}"
+
+
+def _this_phone() -> str | None:
+    """Whose retries a form answer replays (kiosk.idempotency): the signed-in attendee's."""
+    return idempotency.actor_scope(attendee=signed_in_attendee(db.session, flask_session))
 
 
 def _connected(result: service.ScanResult):
@@ -80,6 +86,7 @@ def badge(token: str):
 
 @bp.post("/b/<token>/connect")
 @limiter.limit("30 per minute", key_func=_attendee_key)
+@idempotency.replayable(_this_phone)
 def connect(token: str):
     """One tap from the badge page: the contact is made, both phones hear of it."""
     session = db.session
@@ -98,6 +105,7 @@ def connect(token: str):
 @bp.post("/me/scan")
 @limiter.limit("60 per minute")
 @limiter.limit("30 per minute", key_func=_attendee_key)
+@idempotency.replayable(_this_phone)
 def typed_scan():
     """The phone page's typed fallback: the number and code printed under a badge's QR ("#42 K7M-Q2P")."""
     session = db.session
@@ -115,6 +123,7 @@ def typed_scan():
 
 @bp.post("/me/contacts/<int:contact_id>")
 @limiter.limit("60 per minute", key_func=_attendee_key)
+@idempotency.replayable(_this_phone)
 def contact_form(contact_id: int):
     """Save my note and follow-up flag, or connect back to someone who scanned me."""
     session = db.session

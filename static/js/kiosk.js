@@ -1,9 +1,18 @@
-// Kiosk enhancements: live name search, ticket QR camera, idle reset, one-tap forms, done-screen countdown.
-// Every page works without this script; it only makes the tablet faster and tidier.
+// Kiosk enhancements: live name search, ticket QR camera, idle reset, one-tap forms, done-screen countdown; forms
+// go in the background and wait out a Wi-Fi drop (forms.js). Every page works without this script; it only makes
+// the tablet faster, tidier and steadier on bad Wi-Fi.
+import { backgroundForms, forgetTyped, goWhenReachable, newKey, submit } from "./forms.js";
 import { heartbeat } from "./heartbeat.js";
 import { openScanner } from "./scan.js";
 
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+
+// Back to the start for the next person, also when the Wi-Fi is gone at that moment: the screen is cleared at once
+// and the start page loads when it can (never the browser's "no internet" page with someone's details behind it).
+function startOver() {
+  const start = document.querySelector(".kiosk-bar[data-start]")?.dataset.start ?? "/kiosk/";
+  goWhenReachable(start, { clear: () => document.querySelector("main")?.replaceChildren() });
+}
 
 function post(url, fields) {
   const form = document.createElement("form");
@@ -17,7 +26,7 @@ function post(url, fields) {
     form.append(input);
   }
   document.body.append(form);
-  form.submit();
+  submit(form);
 }
 
 // Idle: a shared tablet must not keep someone's details on screen. Any touch or key restarts the clock. On a form
@@ -27,21 +36,27 @@ function idleReset() {
   const bar = document.querySelector(".kiosk-bar[data-idle-seconds]");
   if (!bar || document.querySelector(".done[data-return]")) return;
   const seconds = Number(bar.dataset.idleSeconds) || 90;
-  const resetForm = document.querySelector("form.start-over");
-  const search = document.querySelector("form.search input[name=q]");
-  const results = document.getElementById("results");
-  const scanner = document.getElementById("scanner");
   let last = Date.now();
   for (const type of ["pointerdown", "keydown", "input", "scroll"]) {
     addEventListener(type, () => { last = Date.now(); }, { passive: true, capture: true });
   }
-  const somethingToClear = () => Boolean(search?.value || results?.children.length || (scanner && !scanner.hidden));
+  // Looked up at each tick: a form shown again with its error replaced the page's body.
+  const somethingToClear = () => Boolean(document.querySelector("form.search input[name=q]")?.value
+    || document.getElementById("results")?.children.length || document.getElementById("scanner")?.hidden === false);
   setInterval(() => {
     if (Date.now() - last < seconds * 1000) return;
     last = Date.now();
-    if (resetForm) resetForm.submit();
-    else if (somethingToClear()) location.replace(bar.dataset.start);  // replace: history keeps nothing to go back to
+    // On a step the server forgets who it served when the start page loads; replace: no history to go back to.
+    if (document.querySelector("form.start-over") || somethingToClear()) startOver();
   }, 500);
+}
+
+// "Start over" goes the same way as the idle reset (the plain post without this script).
+function startOverButton() {
+  document.querySelector("form.start-over")?.addEventListener("submit", (event) => {
+    event.preventDefault();
+    startOver();
+  });
 }
 
 // Forms submit once: a double tap must not check someone in twice or print two badges.
@@ -69,20 +84,41 @@ function liveSearch() {
   const results = document.getElementById("results");
   const template = document.getElementById("choice-template");
   let timer = null;
+  let retry = null;
   let seq = 0;
+
+  // Offline (or the server's database away) the list says so instead of showing nobody, and tries again.
+  function noConnection(mine, after = 3) {
+    if (mine !== seq) return;
+    const note = document.createElement("p");
+    note.className = "muted no-connection";
+    note.textContent = form.dataset.offline;
+    results.replaceChildren(note);
+    clearTimeout(retry);
+    retry = setTimeout(search, Math.min(Math.max(after, 1), 15) * 1000);
+  }
 
   async function search() {
     const q = input.value.trim();
     const mine = ++seq;
+    clearTimeout(retry);
     if (!q) { results.replaceChildren(); return; }  // how many letters are enough depends on the script: the server says
-    const response = await fetch(`${form.dataset.lookup}?q=${encodeURIComponent(q)}`, { headers: { Accept: "application/json" } });
+    let response;
+    try {
+      response = await fetch(`${form.dataset.lookup}?q=${encodeURIComponent(q)}`, { headers: { Accept: "application/json" } });
+    } catch {
+      noConnection(mine);
+      return;
+    }
     if (mine !== seq) return;  // a newer keystroke won
     if (response.status === 429) { results.textContent = "…"; return; }
-    const body = await response.json();
+    if ([502, 503, 504].includes(response.status)) { noConnection(mine, Number(response.headers.get("Retry-After")) || 3); return; }
+    const body = await response.json().catch(() => ({}));
     const nodes = (body.results ?? []).map((person) => {
       const node = template.content.firstElementChild.cloneNode(true);
       node.querySelector("input[name=choice]").value = person.choice;
       node.querySelector("input[name=csrf_token]").value = csrf;
+      node.querySelector("input[name=idem]").value = newKey();  // one key per result, not the template's
       node.querySelector(".choice-name").textContent = `${person.first_name} ${person.last_initial}`.trim();
       node.querySelector(".choice-company").textContent = person.company;
       node.querySelector(".choice-here").hidden = !person.checked_in;
@@ -92,14 +128,14 @@ function liveSearch() {
   }
 
   input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 180); });
+  addEventListener("online", () => { if (results.querySelector(".no-connection")) search(); });
   // A USB ticket scanner types the code and Enter: an entry with a digit and no space is a ticket, not a name
   // (short references like "T-100" included; nobody's name has digits).
   form.addEventListener("submit", (event) => {
     const value = input.value.trim();
-    if (/^[A-Za-z0-9\-\/:.]{4,}$/.test(value) && /\d/.test(value)) {
-      event.preventDefault();
-      post(form.dataset.ticket, { code: value });
-    }
+    event.preventDefault();  // a name is searched here, live (a page load would fail offline)
+    if (/^[A-Za-z0-9\-\/:.]{4,}$/.test(value) && /\d/.test(value)) post(form.dataset.ticket, { code: value });
+    else { clearTimeout(timer); search(); }
   });
 }
 
@@ -130,7 +166,7 @@ function ticketScanner() {
         onCode(code) {
           stop();
           document.getElementById("ticket-code").value = code;
-          document.getElementById("ticket-form").submit();
+          submit(document.getElementById("ticket-form"));
         },
       });
     } catch {
@@ -152,7 +188,7 @@ function doneCountdown() {
   setInterval(() => {
     left -= 1;
     if (bar) bar.style.transform = `scaleX(${Math.max(left, 0) / total})`;
-    if (left <= 0) location.replace(done.dataset.return);  // the done page (a phone QR) leaves no history entry
+    if (left <= 0) startOver();  // the done page (a phone QR) leaves no history entry, even offline
   }, 1000);
 }
 
@@ -183,11 +219,20 @@ async function printStatus() {
   }
 }
 
+// What a page needs set up; run again when a form's answer (its error) replaces the page's body.
+function setUpPage() {
+  submitOnce();
+  startOverButton();
+  liveSearch();
+  ticketScanner();
+  badgePreview();
+}
+
+// A new person starts here, and the last one is done: nothing typed is kept on the tablet.
+if (document.querySelector("form.search, .done[data-return]")) forgetTyped();
 idleReset();
-submitOnce();
-liveSearch();
-ticketScanner();
 doneCountdown();
-badgePreview();
 printStatus();
 heartbeat();
+setUpPage();
+backgroundForms({ onPage: setUpPage });

@@ -2,6 +2,7 @@
 // and a round shows where to go, with whom, and how long is left; badge scans and contacts are in contacts.js.
 import { setupContacts } from "./contacts.js";
 import { clock, el, openFeed, pageData, secondsUntil } from "./feed.js";
+import { backgroundForms, newKey, retrying } from "./forms.js";
 
 const data = pageData("me-data");
 const T = data.text;
@@ -71,26 +72,42 @@ function addMatch(m) {
   if (navigator.vibrate) navigator.vibrate(120);
 }
 
-async function answer(form, action) {
+// An answer goes in the background and waits out a Wi-Fi drop (forms.js: the banner, retries with one key, so the
+// server records it once); the buttons show it is on its way. Never a page load: that would fail offline.
+async function answer(form, action, button) {
+  const node = form.closest(".match");
+  if (node.dataset.pending) return;
+  node.dataset.pending = action;
+  const buttons = [...form.querySelectorAll("button")];
+  for (const b of buttons) b.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  const status = node.querySelector(".match-status");
+  status.textContent = T.scan.sending;
   const body = new FormData();
   body.append("action", action);
-  // getAttribute: the buttons are named "action", which shadows form.action in the DOM.
-  const response = await fetch(form.getAttribute("action"), {
-    method: "POST", body, credentials: "same-origin",
-    headers: { "X-CSRFToken": csrf, Accept: "application/json" },
-  });
-  const result = await response.json().catch(() => ({}));
-  if (!response.ok) { alert(result.message || response.statusText); return; }
-  const node = form.closest(".match");
-  node.dataset.status = result.status;
-  node.querySelector(".match-status").textContent = T.status[result.status] || result.status;
+  body.append("idem", newKey());
+  try {
+    // getAttribute: the buttons are named "action", which shadows form.action in the DOM.
+    const response = await retrying((signal) => fetch(form.getAttribute("action"), {
+      method: "POST", body, credentials: "same-origin", signal,
+      headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+    }));
+    const result = await response.json().catch(() => ({}));
+    if (!response.ok) { status.textContent = result.message || response.statusText; return; }
+    node.dataset.status = result.status;
+    status.textContent = T.status[result.status] || result.status;
+  } finally {
+    delete node.dataset.pending;
+    for (const b of buttons) b.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
 }
 
 list.addEventListener("click", (e) => {
   const button = e.target.closest("button.answer");
   if (!button) return;
   e.preventDefault();
-  answer(button.form, button.value).catch(() => button.form.submit());
+  answer(button.form, button.value, button);
 });
 
 let roundEnds = document.getElementById("round-clock").dataset.ends || null;
@@ -117,6 +134,7 @@ setInterval(tick, 1000);
 tick();
 
 const contacts = setupContacts({ data, csrf });
+backgroundForms();  // my cards and privacy forms: in the background, kept while the Wi-Fi is away
 
 openFeed({
   role: "attendee",

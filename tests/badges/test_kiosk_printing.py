@@ -27,7 +27,7 @@ def _assign(app, printers):
 def _check_in_at_kiosk(client, name):
     csrf = csrf_from(client.get("/kiosk/").get_data(as_text=True))
     choose_at_kiosk(client, name, csrf)
-    return client.post("/kiosk/consent", data={"csrf_token": csrf}), csrf
+    return client.post("/kiosk/consent", data={"csrf_token": csrf}, follow_redirects=True), csrf
 
 
 def _job_of(app, attendee_id, done=True):
@@ -72,7 +72,7 @@ def test_a_stopped_printer_fails_over_and_a_reprint_revokes_the_old_badge(app, c
         old_token = db.session.get(Attendee, event_people["ben"]).badge_token
     csrf = csrf_from(client.get("/kiosk/").get_data(as_text=True))
     client.post("/kiosk/ticket", data={"code": "T-101", "csrf_token": csrf})  # his ticket: proof, so a reprint
-    client.post("/kiosk/already", data={"action": "reprint", "csrf_token": csrf})
+    client.post("/kiosk/already", data={"action": "reprint", "csrf_token": csrf}, follow_redirects=True)
     second = wait_until(lambda: (lambda j: j if j.id != first.id and j.status == PrintStatus.done else None)(
         _job_of(app, event_people["ben"], done=False)), 60, "the reprint")
     with app.app_context():

@@ -104,7 +104,7 @@ def test_pre_registered_attendee_checks_in_and_gets_matched(app, kiosk_client, e
                                                "csrf_token": csrf})
     assert r.headers["Location"].endswith("/kiosk/consent")
     done = kiosk_client.post("/kiosk/consent", data={"consent_screen": "1", "consent_share": ["email", "company"],
-                                                     "csrf_token": csrf})
+                                                     "csrf_token": csrf}, follow_redirects=True)
     html = done.get_data(as_text=True)
     assert done.status_code == 200 and "You're in, Ana!" in html and "<svg" in html
     link = re.search(r"https://give\.example\.org/m/([A-Z0-9]+)", html)
@@ -133,7 +133,7 @@ def test_walk_in_registers_and_checks_in(app, kiosk_client, event_people):
     assert "&lt;b&gt;Datawell&lt;/b&gt;" in preview and "<b>Datawell</b>" not in preview
     kiosk_client.post("/kiosk/offer", data={**card_form("offer", ["Arabic NLP advice"]), "csrf_token": csrf})
     kiosk_client.post("/kiosk/need", data={**card_form("need", ["Beta testers"]), "csrf_token": csrf})
-    done = kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
+    done = kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf}, follow_redirects=True)
     assert "محمد" in done.get_data(as_text=True)
     with app.app_context():
         person = db.session.scalar(select(Attendee).where(Attendee.first_name == "محمد"))
@@ -143,7 +143,7 @@ def test_walk_in_registers_and_checks_in(app, kiosk_client, event_people):
 
 def _check_in_at_the_kiosk(client, name: str, csrf: str) -> None:
     choose_at_kiosk(client, name, csrf)
-    assert client.post("/kiosk/consent", data={"csrf_token": csrf}).status_code == 200
+    assert client.post("/kiosk/consent", data={"csrf_token": csrf}, follow_redirects=True).status_code == 200
 
 
 def _come_back(client, ticket: str, csrf: str) -> str:
@@ -157,7 +157,7 @@ def test_already_checked_in_offers_reprint_and_a_new_phone_code(app, kiosk_clien
     """Someone checked in who comes back is offered a reprint and gets a new phone code that replaces the old one."""
     csrf = _csrf(kiosk_client)
     choose_at_kiosk(kiosk_client, "Chloé", csrf)
-    kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
+    kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf}, follow_redirects=True)
     with app.app_context():
         first_hash = db.session.get(Attendee, event_people["chloe"]).personal_token_hash
     # By name only, someone already here gets nothing of theirs: the page asks for their ticket.
@@ -166,13 +166,13 @@ def test_already_checked_in_offers_reprint_and_a_new_phone_code(app, kiosk_clien
     asked = kiosk_client.get("/kiosk/already").get_data(as_text=True)
     assert "already checked in" in asked and "scan your ticket" in asked
     assert 'value="qr"' not in asked and 'value="reprint"' not in asked
-    refused = kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf})
+    refused = kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf}, follow_redirects=True)
     assert refused.status_code == 403 and "<svg" not in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Attendee, event_people["chloe"]).personal_token_hash == first_hash
     # Their ticket scanned at the kiosk is proof: now a new phone code is shown (and the old one is replaced).
     kiosk_client.post("/kiosk/ticket", data={"code": "T-102", "csrf_token": csrf})
-    page = kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf}).get_data(as_text=True)
+    page = kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf}, follow_redirects=True).get_data(as_text=True)
     with app.app_context():
         second_hash = db.session.get(Attendee, event_people["chloe"]).personal_token_hash
     assert "<svg" in page and second_hash not in (None, first_hash)
@@ -192,7 +192,7 @@ def test_a_reprint_queues_a_second_badge_and_revokes_the_printed_one(app, kiosk_
         assert first.printer is None and first.error.startswith("no printer assigned")
         old_token = db.session.get(Attendee, chloe).badge_token
     _come_back(kiosk_client, "T-102", csrf)
-    reprint = kiosk_client.post("/kiosk/already", data={"action": "reprint", "csrf_token": csrf})
+    reprint = kiosk_client.post("/kiosk/already", data={"action": "reprint", "csrf_token": csrf}, follow_redirects=True)
     assert reprint.status_code == 200 and "Your badge will be printed at the desk." in reprint.get_data(as_text=True)
     with app.app_context():
         assert len(jobs()) == 2
@@ -202,7 +202,7 @@ def test_a_reprint_queues_a_second_badge_and_revokes_the_printed_one(app, kiosk_
         db.session.commit()
 
     _come_back(kiosk_client, "T-102", csrf)
-    assert kiosk_client.post("/kiosk/already", data={"action": "reprint", "csrf_token": csrf}).status_code == 200
+    assert kiosk_client.post("/kiosk/already", data={"action": "reprint", "csrf_token": csrf}, follow_redirects=True).status_code == 200
     with app.app_context():
         assert [j.status for j in jobs()] == [PrintStatus.done, PrintStatus.queued, PrintStatus.queued]
         new_token = db.session.get(Attendee, chloe).badge_token
@@ -280,7 +280,7 @@ def test_kiosk_pages_speak_german(kiosk_client):
 def test_someone_already_here_can_edit_cards_without_a_second_check_in(app, kiosk_client, event_people):
     csrf = _csrf(kiosk_client)
     choose_at_kiosk(kiosk_client, "Chloé", csrf)
-    kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
+    kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf}, follow_redirects=True)
     with app.app_context():
         first = db.session.get(Attendee, event_people["chloe"])
         checked_in_at, token_hash = first.checked_in_at, first.personal_token_hash
@@ -289,7 +289,7 @@ def test_someone_already_here_can_edit_cards_without_a_second_check_in(app, kios
     kiosk_client.post("/kiosk/need", data={**card_form("need", ["A data engineer to hire"]), "csrf_token": csrf})
     page = kiosk_client.get("/kiosk/consent").get_data(as_text=True)
     assert "Save my changes" in page and "Check in and print" not in page
-    saved = kiosk_client.post("/kiosk/consent", data={"consent_screen": "1", "csrf_token": csrf})
+    saved = kiosk_client.post("/kiosk/consent", data={"consent_screen": "1", "csrf_token": csrf}, follow_redirects=True)
     body = saved.get_data(as_text=True)
     assert saved.status_code == 200 and "Saved, Chloé" in body and "already" not in body and "<svg" not in body
     with app.app_context():
@@ -356,7 +356,7 @@ def test_a_stranger_who_types_a_name_cannot_take_over_or_edit_someone_checked_in
         posted = kiosk_client.post(f"/kiosk/{step}", data={**data, "csrf_token": csrf})
         assert posted.status_code == 302 and posted.headers["Location"].endswith("/kiosk/already")
     for action in ("qr", "reprint"):
-        assert kiosk_client.post("/kiosk/already", data={"action": action, "csrf_token": csrf}).status_code == 403
+        assert kiosk_client.post("/kiosk/already", data={"action": action, "csrf_token": csrf}, follow_redirects=True).status_code == 403
     with app.app_context():
         ana = db.session.get(Attendee, event_people["ana"])
         assert ana.first_name == "Ana" and ana.consent_share == ["email"]
@@ -378,10 +378,10 @@ def test_a_badge_seen_on_someone_is_not_proof_that_it_is_them(app, kiosk_client,
                                                        "csrf_token": csrf})
     assert scanned.headers["Location"].endswith("/kiosk/already")
     assert "scan your ticket" in kiosk_client.get("/kiosk/already").get_data(as_text=True)
-    assert kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf}).status_code == 403
+    assert kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf}, follow_redirects=True).status_code == 403
     assert kiosk_client.get(f"/badges/kiosk-conf/{event_people['ana']}.pdf").status_code == 403
     # Her ticket is proof.
     kiosk_client.post("/kiosk/ticket", data={"code": "T-100", "csrf_token": csrf})
     assert kiosk_client.get(f"/badges/kiosk-conf/{event_people['ana']}.pdf").status_code == 200
-    page = kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf}).get_data(as_text=True)
+    page = kiosk_client.post("/kiosk/already", data={"action": "qr", "csrf_token": csrf}, follow_redirects=True).get_data(as_text=True)
     assert "<svg" in page

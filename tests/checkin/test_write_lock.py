@@ -83,7 +83,7 @@ def test_a_badge_is_drawn_after_the_check_in_committed(app, kiosk_client, event_
         db.session.commit()
     csrf = csrf_from(kiosk_client.get("/kiosk/").get_data(as_text=True))
     choose_at_kiosk(kiosk_client, "Ben Okafor", csrf)
-    done = kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf})
+    done = kiosk_client.post("/kiosk/consent", data={"csrf_token": csrf}, follow_redirects=True)
     assert done.status_code == 200 and "You're in, Ben!" in done.get_data(as_text=True)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not drawn:

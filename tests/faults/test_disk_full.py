@@ -106,7 +106,7 @@ def test_a_full_disk_refuses_walk_ins_and_check_ins_whole_and_they_work_once_the
     checkin = api.post(f"/api/events/full-conf/attendees/{ids['ana']}/checkin", json={},
                        headers={"Idempotency-Key": "check-in-1", **ana})
     assert checkin.status_code == 200 and checkin.get_json()["checked_in"] is True
-    done = hall.post("/kiosk/consent", data={"consent_screen": "y", "csrf_token": hall.csrf})
+    done = hall.post("/kiosk/consent", data={"consent_screen": "y", "csrf_token": hall.csrf}, follow_redirects=True)
     assert done.status_code == 200 and "Ben" in done.get_data(as_text=True)
 
     # On SQLite the API's walk-in took the id the Door tablet's walk-in would have had. The Door tablet serves

@@ -9,6 +9,7 @@ import re
 
 import pytest
 import vobject
+from sqlalchemy import func, select
 
 from kiosk.attendees.service import erase_attendee, issue_personal_token, rotate_badge_token, update_attendee
 from kiosk.db import db
@@ -366,3 +367,23 @@ def test_the_phone_page_lists_the_sponsors_who_scanned_me(app, people):
     page = phones["ana"].get("/me").get_data(as_text=True)
     assert "Acme &lt;Cloud&gt; &amp; Co" in page and "No sponsor has scanned" not in page
     assert "Acme" not in phones["ben"].get("/me").get_data(as_text=True)
+
+
+def test_the_connect_form_posted_again_by_a_retry_connects_and_notifies_once(app, people):
+    """The badge page's Connect without JavaScript: a resent post (its answer lost) replays the first answer."""
+    from tests.factories import form_values
+    ids, phones = people
+    page = phones["ben"].get(f"/b/{ids['ana_badge']}").get_data(as_text=True)
+    form = form_values(page, "idem")
+    first = phones["ben"].post(f"/b/{ids['ana_badge']}/connect", data=form)
+    with app.app_context():
+        told = db.session.scalar(select(func.count(EventLog.id)).where(EventLog.type == "contact"))
+    retry = phones["ben"].post(f"/b/{ids['ana_badge']}/connect", data=form)
+    assert first.status_code == retry.status_code == 302 and first.headers["Location"] == retry.headers["Location"]
+    shown = phones["ben"].get("/me").get_data(as_text=True)
+    flashes = re.findall(r'<div class="flash[^"]*"[^>]*>([^<]*)</div>', shown)
+    assert flashes == ["You are connected with Ana."]  # the first answer's words, once (not "already connected")
+    with app.app_context():
+        s = db.session
+        assert s.scalar(select(func.count(Contact.id))) == 1
+        assert s.scalar(select(func.count(EventLog.id)).where(EventLog.type == "contact")) == told >= 1
