@@ -75,6 +75,8 @@ def test_across_groups_only_and_the_left_out_phone_hears_why(rt_server, rt_event
     # Reloading the phone page shows the same message (from what the phone was told).
     page = _phone(rt_server, tokens[who]).get(f"{rt_server.url}/me").text
     assert "everyone you may meet is already paired" in page and 'id="round-left-out" role="status" hidden' not in page
+    german = _phone(rt_server, tokens[who]).get(f"{rt_server.url}/me", headers={"Accept-Language": "de"}).text
+    assert "Diese Runde hast du keinen Partner" in german  # the catalogue has it
 
 
 def test_a_live_suggestion_may_meet_in_a_round_a_decline_never_even_after_a_restart(rt_server, rt_event):
