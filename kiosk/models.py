@@ -150,7 +150,8 @@ class Event(Base):
     round_minutes: Mapped[int] = mapped_column(Integer, default=10)
     #: Named spots or numbered tables handed out to round pairs, in order.
     meeting_points: Mapped[list] = mapped_column(JSON, default=list)
-    #: Matcher knobs: capacity per person per window, window seconds, exclude same company, k.
+    #: Matcher knobs: capacity per person per window, window seconds, exclude same company, k, and the group rule
+    #: ("group_rule": "any", "across" or "within": who of the event's groups may meet whom).
     match_settings: Mapped[dict] = mapped_column(JSON, default=dict)
     #: Days after the event ends (or starts, or was created, whichever is known) that its contacts and leads are
     #: kept; `givetake purge` deletes them after that.
@@ -162,6 +163,27 @@ class Event(Base):
     tags: Mapped[list[Tag]] = relationship(back_populates="event", cascade="all, delete-orphan",
                                            order_by="Tag.label")
     attendees: Mapped[list[Attendee]] = relationship(back_populates="event", cascade="all, delete-orphan")
+    groups: Mapped[list[AttendeeGroup]] = relationship(back_populates="event", cascade="all, delete-orphan",
+                                                       order_by="AttendeeGroup.position")
+
+
+class AttendeeGroup(Base):
+    """One of an event's groups of people (mentors, mentees, investors, founders...), set by the organizer.
+
+    Whether people of different groups may meet is the event's group rule (Event.match_settings["group_rule"]);
+    the kiosk never asks anyone which group they are in.
+    """
+
+    __tablename__ = "attendee_groups"
+    __table_args__ = (UniqueConstraint("event_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(60))
+    #: Order in the organizer's list.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    event: Mapped[Event] = relationship(back_populates="groups")
 
 
 class Tag(Base):
@@ -213,6 +235,9 @@ class Attendee(Base):
     ticket_secret: Mapped[str | None] = mapped_column(String(200))
     #: How they came in: import, walk-in at a kiosk, or added in admin.
     source: Mapped[str] = mapped_column(String(16), default="import")
+    #: Their AttendeeGroup, set by the organizer (form or CSV import); NULL: in no group, may meet anyone. No
+    #: foreign key (see migration 0007): removing a group clears it here (kiosk.events.service.set_groups).
+    group_id: Mapped[int | None] = mapped_column(Integer)
     #: Consent to appear (first name, what they offer) on the live screen.
     consent_screen: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Contact fields they agree to share when someone scans them (subset of email, phone, website, company,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .lexical import SparseRows
-from .profiles import NEED, OFFER
+from .profiles import NEED, OFFER, groups_allow
 from .roster import Roster
 from .scoring import Fusion, reciprocal
 
@@ -22,6 +22,8 @@ RARE_DF = 24
 PAIR_CHUNK = 65536
 
 Graph = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # (ids, u, v, weight), u < v indexing ids
+#: (rule, group code of each id): who may meet whom by group (matcher.profiles.GROUP_RULES), or None for anyone.
+Groups = tuple[str, np.ndarray] | None
 
 
 def block_scores(roster: Roster, fusion: Fusion, kind: str, target: str, slots: np.ndarray, index_of: np.ndarray,
@@ -53,18 +55,19 @@ def block_scores(roster: Roster, fusion: Fusion, kind: str, target: str, slots: 
 
 
 def dense_graph(roster: Roster, fusion: Fusion, ids: np.ndarray, k: int,
-                excluded: list[tuple[int, int]]) -> Graph:
-    """The k-nearest graph of a small round: every pair scored exactly, excluded pairs left out."""
+                excluded: list[tuple[int, int]], groups: Groups = None) -> Graph:
+    """The k-nearest graph of a small round: every pair scored exactly, excluded and ruled-out pairs left out."""
     n = len(ids)
     slots, index_of = roster.positions(ids)
     fwd = block_scores(roster, fusion, OFFER, NEED, slots, index_of, n)   # fwd[i, j] = s(i -> j)
     bwd = fwd.T                                                          # s(j -> i)
     weights = np.round(reciprocal(fwd, bwd), 6)
     np.fill_diagonal(weights, 0.0)
-    for a, b in excluded:
-        ia, ib = _index(ids, a), _index(ids, b)
-        if ia >= 0 and ib >= 0:
-            weights[ia, ib] = weights[ib, ia] = 0.0
+    ia, ib = _pair_indices(ids, excluded)
+    weights[ia, ib] = weights[ib, ia] = 0.0
+    if groups is not None:  # before the top-k: a person's k best are all people they may meet
+        rule, codes = groups
+        weights[~groups_allow(rule, codes[:, None], codes[None, :])] = 0.0
     kk = min(k, n - 1)
     # Top-k by weight, ties to the lower index: argsort of a stable sort on -weight.
     spread = np.random.default_rng(n).permutation(n)  # ties: see sparse_graph
@@ -81,7 +84,7 @@ def dense_graph(roster: Roster, fusion: Fusion, ids: np.ndarray, k: int,
 
 
 def sparse_graph(roster: Roster, fusion: Fusion, ids: np.ndarray, k: int,
-                 excluded_pairs: list[tuple[int, int]]) -> Graph:
+                 excluded_pairs: list[tuple[int, int]], groups: Groups = None) -> Graph:
     """The k-nearest graph for large rounds: approximate candidates, then exact scores for those only.
 
     Candidates per person: the people owning the nearest cards of the other kind (an inverted-file search over
@@ -113,6 +116,9 @@ def sparse_graph(roster: Roster, fusion: Fusion, ids: np.ndarray, k: int,
     t = np.concatenate(takers) if takers else np.zeros(0, np.int64)
     a = np.concatenate(approx) if approx else np.zeros(0)
     keep = g != t
+    if groups is not None:  # before the per-person cut: candidates are all people one may meet
+        rule, codes = groups
+        keep &= groups_allow(rule, codes[g], codes[t])
     g, t, a = g[keep], t[keep], a[keep]
     # Best approximate candidates per person (as either end), then the union as unordered pairs.
     x = np.concatenate([g, t])
@@ -140,11 +146,9 @@ def sparse_graph(roster: Roster, fusion: Fusion, ids: np.ndarray, k: int,
     s_vu = cards.directional(v, u)
     w = np.round(reciprocal(s_uv, s_vu), 6)
     if len(w):
-        excluded = np.array([min(_index(ids, a_), _index(ids, b_)) * n + max(_index(ids, a_), _index(ids, b_))
-                             for a_, b_ in excluded_pairs
-                             if _index(ids, a_) >= 0 and _index(ids, b_) >= 0], dtype=np.int64)
-        if len(excluded):
-            w[np.isin(key, excluded)] = 0.0
+        ia, ib = _pair_indices(ids, excluded_pairs)
+        if len(ia):
+            w[np.isin(key, np.minimum(ia, ib) * n + np.maximum(ia, ib))] = 0.0
     # Each person keeps their k best exact partners; an edge stays if either end keeps it.
     x = np.concatenate([u, v])
     y = np.concatenate([v, u])
@@ -305,6 +309,11 @@ def ivf_neighbours(query: np.ndarray, base: np.ndarray, c: int, rng: np.random.G
     return np.concatenate(qi), np.concatenate(bi), np.concatenate(sims)
 
 
-def _index(ids: np.ndarray, pid: int) -> int:
-    i = int(np.searchsorted(ids, pid))
-    return i if i < len(ids) and ids[i] == pid else -1
+def _pair_indices(ids: np.ndarray, pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in the sorted `ids` of both people of each pair, for the pairs whose people are both there."""
+    if not pairs or len(ids) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    ab = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    pos = np.minimum(np.searchsorted(ids, ab), len(ids) - 1)
+    there = (ids[pos] == ab).all(axis=1)
+    return pos[there, 0], pos[there, 1]

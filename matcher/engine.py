@@ -17,14 +17,14 @@ from . import rounds
 from .candidates import DENSE_MAX, Graph, block_scores, dense_graph, sparse_graph
 from .encoders import fusion_of, semantic_of
 from .ledger import EXCLUDE_REASONS, Ledger
-from .profiles import (MAX_CARD_CHARS, MAX_CARDS, NEED, OFFER, Card, DuplicateProfile, InvalidCard, InvalidProfile,
-                       MatcherError, Profile, UnknownProfile, check_profile)
+from .profiles import (GROUP_RULES, MAX_CARD_CHARS, MAX_CARDS, NEED, OFFER, Card, DuplicateProfile, InvalidCard,
+                       InvalidProfile, MatcherError, Profile, UnknownProfile, check_profile, groups_allow)
 from .roster import Roster
 from .rounds import RoundResult
 from .scoring import Match, Reason, direction, display_name, reader_starter, reciprocal, starter
 
 # The input types, errors and limits are part of the engine's surface: `from matcher.engine import Card` works.
-__all__ = ["Card", "DENSE_MAX", "DuplicateProfile", "EXCLUDE_REASONS", "InvalidCard", "InvalidProfile",
+__all__ = ["Card", "DENSE_MAX", "DuplicateProfile", "EXCLUDE_REASONS", "GROUP_RULES", "InvalidCard", "InvalidProfile",
            "MAX_CARDS", "MAX_CARD_CHARS", "MatchEngine", "MatcherError", "Profile", "RoundResult", "UnknownProfile"]
 
 #: Leftovers beyond this many are matched again on their own graph before the exact greedy pass.
@@ -37,7 +37,7 @@ class MatchEngine:
     """Who should meet whom among the people present: live suggestions and whole rounds."""
 
     def __init__(self, encoder, *, capacity: int = 3, window_s: float = 900, exclude_same_company: bool = False,
-                 clock: Callable[[], float] = time.monotonic):
+                 group_rule: str = "any", clock: Callable[[], float] = time.monotonic):
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         if window_s <= 0:
@@ -50,6 +50,24 @@ class MatchEngine:
         dim = int(self.semantic.dim) if self.semantic is not None else 1
         self._roster = Roster(dim, vectors=self.semantic is not None)
         self._ledger = Ledger(self._roster, capacity, window_s, clock)
+        self.group_rule = group_rule
+
+    @property
+    def group_rule(self) -> str:
+        """Who may meet whom by `Profile.group`: "any", "across" (different groups only) or "within" (the same
+        group only); people in no group may meet anyone. Suggestions and rounds both honour it."""
+        return self._group_rule
+
+    @group_rule.setter
+    def group_rule(self, rule: str) -> None:
+        if rule not in GROUP_RULES:
+            raise ValueError(f"unknown group rule {rule!r}; expected one of {', '.join(GROUP_RULES)}")
+        self._group_rule = rule
+
+    def may_meet(self, a: int, b: int) -> bool:
+        """Whether the group rule lets a and b meet (exclusions aside)."""
+        roster = self._roster
+        return bool(groups_allow(self._group_rule, roster.group[roster.slot(a)], roster.group[roster.slot(b)]))
 
     @property
     def capacity(self) -> int:
@@ -142,6 +160,10 @@ class MatchEngine:
 
     def is_excluded(self, a: int, b: int) -> bool:
         return self._ledger.is_excluded(a, b)
+
+    def exclusion(self, a: int, b: int) -> str | None:
+        """Why a and b are excluded ("matched", "declined", "met" or "round"; the strongest kept), or None."""
+        return self._ledger.reason(a, b)
 
     def record(self, match: Match, at: float | None = None) -> None:
         """The app accepted a suggestion: it counts toward both people's capacity and the pair is not offered again.
@@ -268,6 +290,8 @@ class MatchEngine:
             code = roster.company[roster.slot_of[pid]]
             if code >= 0:
                 ok &= roster.company[:n] != code
+        if self._group_rule != "any":
+            ok &= groups_allow(self._group_rule, roster.group[roster.slot_of[pid]], roster.group[:n])
         return ok
 
     def ranked(self, pid: int, *, min_score: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -311,13 +335,18 @@ class MatchEngine:
         """The sparse k-nearest graph of a round: (ids, u, v, weight) with u < v indexing ids.
 
         Each person keeps their k best partners by reciprocal score (an edge is kept if either end chose it);
-        excluded pairs and, with exclude_previous, pairs from earlier rounds are left out.
+        declined and met pairs, pairs the group rule forbids and, with exclude_previous, pairs from earlier rounds
+        are left out. Pairs only suggested live stay in: they may meet in a round.
         """
         ids = self._roster.present_ids(present)
         if len(ids) < 2:
             return ids, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
         graph = sparse_graph if len(ids) > DENSE_MAX else dense_graph
-        return graph(self._roster, self.fusion, ids, k, self._ledger.excluded_pairs(rounds=exclude_previous))
+        groups = None
+        if self._group_rule != "any":
+            groups = (self._group_rule, self._roster.group[self._roster.positions(ids)[0]])
+        return graph(self._roster, self.fusion, ids, k, self._ledger.excluded_pairs(rounds=exclude_previous),
+                     groups=groups)
 
     def pair_round(self, seed: int = 0, present: Iterable[int] | None = None, k: int = 10) -> RoundResult:
         """Pair everyone present at once, maximizing total reciprocal score; no pair repeats across rounds."""
@@ -339,7 +368,7 @@ class MatchEngine:
             pairs += more
             left = [int(ids2[i]) for i in range(len(ids2)) if mate2[i] < 0]
             u, v, w = np.r_[u, np.searchsorted(ids, ids2[u2])], np.r_[v, np.searchsorted(ids, ids2[v2])], np.r_[w, w2]
-        pairs += self._pair_leftovers(left[:LEFTOVER_DENSE * 4], seed)
+        pairs += self._pair_leftovers(left, seed)
         placed = {x for p in pairs for x in p}
         left = [x for x in left if x not in placed]
         groups: list[tuple[int, ...]] = sorted(pairs)
@@ -356,53 +385,120 @@ class MatchEngine:
         known = {(int(ids[i]), int(ids[j])): float(x) for i, j, x in zip(u.tolist(), v.tolist(), w.tolist())}
         total = sum(known[(g[x], g[y])] if (g[x], g[y]) in known else self.score(g[x], g[y])
                     for g in groups for x in range(len(g)) for y in range(x + 1, len(g)))
-        # Remember this round's pairs so later rounds (and suggestions) do not offer them again.
+        # Remember this round's pairs so later rounds (and suggestions) do not offer them again; a pair suggested
+        # live becomes a round pair, a declined or met one could not be here.
         for g in groups:
             for x in range(len(g)):
                 for y in range(x + 1, len(g)):
-                    if not self._ledger.is_excluded(g[x], g[y]):
-                        self.exclude(g[x], g[y], "round")
-        return rounds.RoundResult(groups=groups, total_weight=round(total, 6), unpaired=sorted(left),
-                                  trio_extra=trio_extra, seed=seed)
+                    self.exclude(g[x], g[y], "round")
+        left = sorted(left)
+        return rounds.RoundResult(groups=groups, total_weight=round(total, 6), unpaired=left,
+                                  trio_extra=trio_extra, seed=seed, why_unpaired=self._why_unpaired(left, ids))
+
+    def _round_allowed(self, people: list[int]) -> np.ndarray:
+        """Square mask of who among `people` may be paired in a round: the group rule, no declined or met pair,
+        no pair from an earlier round, nobody with themself."""
+        m = len(people)
+        slots = self._roster.positions(people)[0]
+        codes = self._roster.group[slots]
+        ok = groups_allow(self._group_rule, codes[:, None], codes[None, :])
+        np.fill_diagonal(ok, False)
+        where = {pid: i for i, pid in enumerate(people)}
+        blocked = self._ledger.blocked_by
+        for i, a in enumerate(people):
+            for b in blocked.get(a, ()):
+                j = where.get(b)
+                if j is not None:
+                    ok[i, j] = ok[j, i] = False
+        return ok.reshape(m, m)
 
     def _pair_leftovers(self, left: list[int], seed: int) -> list[tuple[int, int]]:
-        """Pair people the sparse graph left alone, greedily by exact score, avoiding excluded pairs."""
-        if len(left) < 2:
-            return []
+        """Pair people the sparse graph left alone, greedily by exact score, in blocks of LEFTOVER_DENSE * 4.
+
+        Whoever a block leaves alone (every other one there was met, declined or ruled out) is carried into the
+        next block, so nobody is left out only because of where the list was cut.
+        """
+        block_size = LEFTOVER_DENSE * 4
         rng = np.random.default_rng(seed)
-        # Scores among the leftovers in one dense block (not one exact score per pair): there can be hundreds,
-        # e.g. people with no cards, who have no edges at all.
-        slots, index_of = self._roster.positions(left)
-        fwd = block_scores(self._roster, self.fusion, OFFER, NEED, slots, index_of, len(left))
+        pairs: list[tuple[int, int]] = []
+        carry: list[int] = []
+        start = 0
+        while start < len(left):
+            fresh = left[start:start + max(block_size - len(carry), block_size // 2)]
+            start += len(fresh)
+            block = carry + fresh
+            got = self._pair_block(block, rng)
+            pairs += got
+            placed = {x for p in got for x in p}
+            carry = [x for x in block if x not in placed][-(block_size // 2):]
+        return pairs
+
+    def _pair_block(self, people: list[int], rng: np.random.Generator) -> list[tuple[int, int]]:
+        """Greedy pairs among `people` by exact score (ties at random), only pairs a round may use."""
+        m = len(people)
+        if m < 2:
+            return []
+        # Scores in one dense block (not one exact score per pair): there can be hundreds, e.g. people with no
+        # cards, who have no edges at all.
+        slots, index_of = self._roster.positions(people)
+        fwd = block_scores(self._roster, self.fusion, OFFER, NEED, slots, index_of, m)
         weights = np.round(reciprocal(fwd, fwd.T), 6)
-        candidates = []
-        for i, a in enumerate(left):
-            for j in range(i + 1, len(left)):
-                b = left[j]
-                if not self._ledger.is_excluded(a, b):
-                    candidates.append((-float(weights[i, j]), float(rng.random()), a, b))
-        candidates.sort()
-        taken: set[int] = set()
+        iu, ju = np.nonzero(np.triu(self._round_allowed(people), 1))
+        order = np.lexsort((rng.random(len(iu)), -weights[iu, ju]))
+        taken = [False] * m
         pairs = []
-        for _, _, a, b in candidates:
-            if a not in taken and b not in taken:
-                taken.update((a, b))
-                pairs.append((a, b))
+        for i, j in zip(iu[order].tolist(), ju[order].tolist()):
+            if not taken[i] and not taken[j]:
+                taken[i] = taken[j] = True
+                pairs.append((people[i], people[j]) if people[i] < people[j] else (people[j], people[i]))
+                if len(pairs) * 2 >= m - 1:
+                    break
         return pairs
 
     def _best_group_for(self, pid: int, groups: list[tuple[int, ...]]) -> int | None:
-        """Index of the pair that gains most by taking pid as a third (none of the new pairs excluded)."""
+        """Index of the pair that gains most by taking pid as a third (every new pair one a round may use)."""
         fwd = self._directional(pid, giving=True)
         bwd = self._directional(pid, giving=False)
         with_pid = reciprocal(fwd, bwd)
         best, best_gain = None, -1.0
         for i, g in enumerate(groups):
-            if any(self._ledger.is_excluded(pid, x) for x in g):
+            if any(self._ledger.blocks_round(pid, x) or not self.may_meet(pid, x) for x in g):
                 continue
             gain = sum(float(with_pid[self._roster.slot_of[x]]) for x in g)
             if gain > best_gain:
                 best, best_gain = i, gain
         return best
+
+    def _why_unpaired(self, left: list[int], ids: np.ndarray) -> dict[int, str]:
+        """Why each of `left` is in no group (rounds.UNPAIRED_REASONS).
+
+        The leftovers were offered to each other (and a lone one to every pair as a third) and none could be
+        paired: a person is left out by the group rule when the rule forbids them someone else left over (or,
+        alone, some pair), else by whom they already met or declined.
+        """
+        if not left:
+            return {}
+        if self._group_rule == "any":
+            return {pid: "already_met" for pid in left}
+        codes = self._roster.group[self._roster.positions(left)[0]]
+        if len(left) == 1:
+            # Alone: no pair could take them; the rule did if it forbids them anyone in the round.
+            everyone = self._roster.group[self._roster.positions(ids)[0]]
+            ruled = not bool(groups_allow(self._group_rule, codes[0], everyone).all())
+            return {left[0]: "group_rule" if ruled else "already_met"}
+        grouped = codes >= 0
+        same = np.bincount(codes[grouped], minlength=int(codes.max()) + 1 if grouped.any() else 0)
+        n_grouped = int(grouped.sum())
+        why = {}
+        for pid, code in zip(left, codes.tolist()):
+            if code < 0:
+                conflicts = 0
+            elif self._group_rule == "across":
+                conflicts = int(same[code]) - 1
+            else:
+                conflicts = n_grouped - int(same[code])
+            why[pid] = "group_rule" if conflicts > 0 else "already_met"
+        return why
 
 
 def _tag_cosine(a: tuple[str, ...], b: tuple[str, ...]) -> float:

@@ -9,6 +9,12 @@ from .roster import Roster
 from .scoring import Match
 
 EXCLUDE_REASONS = ("matched", "declined", "met", "round")
+#: Reasons that also keep a pair out of rounds. "matched" (suggested live, not met yet) does not: a round is a
+#: good time for a suggested pair to meet at last.
+ROUND_BLOCKING = ("declined", "met", "round")
+#: When a pair is excluded again for another reason, the stronger one stays: a "no thanks" is final, a meeting
+#: (a scan, a round) outweighs a suggestion. Stronger last.
+_STRENGTH = {reason: i for i, reason in enumerate(("matched", "round", "met", "declined"))}
 
 
 class Ledger:
@@ -21,6 +27,7 @@ class Ledger:
         self.clock = clock
         self.excluded: dict[tuple[int, int], str] = {}  # (lower id, higher id) -> reason
         self.excluded_by: dict[int, set[int]] = {}
+        self.blocked_by: dict[int, set[int]] = {}  # the same for ROUND_BLOCKING reasons only
         self.full: set[int] = set()  # people at capacity when last checked
         self._accepted: dict[int, deque[float]] = {}
         self._next_release = math.inf  # no one in full can fall under capacity before this clock time
@@ -33,16 +40,34 @@ class Ledger:
         if a == b:
             raise ValueError("a person cannot be excluded from themself")
         key = (min(a, b), max(a, b))
+        old = self.excluded.get(key)
+        if old is not None and _STRENGTH[old] >= _STRENGTH[reason]:
+            return
         self.excluded[key] = reason
+        if reason in ROUND_BLOCKING:
+            self.blocked_by.setdefault(a, set()).add(b)
+            self.blocked_by.setdefault(b, set()).add(a)
         self.excluded_by.setdefault(a, set()).add(b)
         self.excluded_by.setdefault(b, set()).add(a)
 
     def is_excluded(self, a: int, b: int) -> bool:
         return (min(a, b), max(a, b)) in self.excluded
 
+    def reason(self, a: int, b: int) -> str | None:
+        """Why a and b are excluded (the strongest reason), or None."""
+        return self.excluded.get((min(a, b), max(a, b)))
+
+    def blocks_round(self, a: int, b: int) -> bool:
+        """Whether a and b may not be paired in a round: they declined, met, or were paired in an earlier one."""
+        return self.excluded.get((min(a, b), max(a, b))) in ROUND_BLOCKING
+
     def excluded_pairs(self, rounds: bool = True) -> list[tuple[int, int]]:
-        """Every excluded pair (lower id first); those only from earlier rounds just when rounds is true."""
-        return [pair for pair, reason in self.excluded.items() if rounds or reason != "round"]
+        """Pairs a round may not use (lower id first): declined, met, and with `rounds` earlier rounds' pairs.
+
+        Pairs only suggested live ("matched") are not among them: they may meet in a round.
+        """
+        return [pair for pair, reason in self.excluded.items()
+                if reason in ROUND_BLOCKING and (rounds or reason != "round")]
 
     def record(self, match: Match, at: float | None = None) -> None:
         """An accepted match: it counts toward both people's capacity from `at` (default now) and excludes the pair."""

@@ -10,6 +10,18 @@ MAX_CARD_CHARS = 600
 #: Most cards of one kind per profile.
 MAX_CARDS = 12
 OFFER, NEED = "offer", "need"
+#: Who may meet whom by group: anyone, only people of different groups, only people of the same group. A person
+#: in no group (None) is bound by no rule and may meet anyone.
+GROUP_RULES = ("any", "across", "within")
+
+
+def groups_allow(rule: str, ga, gb) -> np.ndarray:
+    """Whether people of group codes ga and gb (arrays, -1 for no group) may meet under `rule` (GROUP_RULES)."""
+    ga, gb = np.asarray(ga), np.asarray(gb)
+    if rule == "any":
+        return np.ones(np.broadcast(ga, gb).shape, dtype=bool)
+    free = (ga < 0) | (gb < 0)
+    return free | (ga != gb) if rule == "across" else free | (ga == gb)
 
 
 class MatcherError(Exception):
@@ -77,6 +89,9 @@ class Profile:
     needs: list[Card]
     company: str | None = None
     name: str = ""
+    #: The organizer's group (mentors, founders...), any hashable label or id; None for nobody's group. Whether
+    #: two groups may meet is the engine's `group_rule`, not the profile's.
+    group: str | int | None = None
 
 
 def check_profile(profile: Profile) -> None:
@@ -90,3 +105,6 @@ def check_profile(profile: Profile) -> None:
             raise InvalidProfile(f"profile {profile.id}: {kind}s must be a list of Card")
         if len(cards) > MAX_CARDS:
             raise InvalidProfile(f"profile {profile.id}: {len(cards)} {kind}s; at most {MAX_CARDS} are allowed")
+    if profile.group is not None and (isinstance(profile.group, bool) or
+                                      not isinstance(profile.group, (str, int, np.integer))):
+        raise InvalidProfile(f"profile {profile.id}: group must be a string, an integer or None")

@@ -93,9 +93,11 @@ class Roster:
         self.slot_of: dict[int, int] = {}
         self.ids = np.full(64, -1, dtype=np.int64)  # by slot: who is there, -1 for nobody
         self.company = np.full(64, -1, dtype=np.int64)  # by slot: company code, -1 for none
+        self.group = np.full(64, -1, dtype=np.int64)  # by slot: group code, -1 for none
         self.full_mask = np.zeros(64, dtype=bool)  # by slot: the person there is at capacity (the Ledger sets it)
         self.n_slots = 0
         self._company_codes: dict[str, int] = {}
+        self._group_codes: dict[object, int] = {}
         self._free_slots: list[int] = []
 
     def add(self, profile: Profile, at_capacity: bool) -> None:
@@ -110,6 +112,8 @@ class Roster:
         company = _norm_company(profile.company)
         self.company[slot] = -1 if company is None else self._company_codes.setdefault(company,
                                                                                       len(self._company_codes))
+        group = profile.group
+        self.group[slot] = -1 if group is None else self._group_codes.setdefault(group, len(self._group_codes))
         rows: dict[str, list[int]] = {OFFER: [], NEED: []}
         for kind, cards in ((OFFER, profile.offers), (NEED, profile.needs)):
             for card in cards:
@@ -131,6 +135,7 @@ class Roster:
         slot = self.slot_of.pop(pid)
         self.ids[slot] = -1
         self.company[slot] = -1
+        self.group[slot] = -1
         self.full_mask[slot] = False
         self._free_slots.append(slot)
         self._free_slots.sort(reverse=True)
@@ -168,6 +173,7 @@ class Roster:
         if slot >= len(self.ids):
             self.ids = np.concatenate([self.ids, np.full(len(self.ids), -1, dtype=np.int64)])
             self.company = np.concatenate([self.company, np.full(len(self.company), -1, dtype=np.int64)])
+            self.group = np.concatenate([self.group, np.full(len(self.group), -1, dtype=np.int64)])
             self.full_mask = np.concatenate([self.full_mask, np.zeros(len(self.full_mask), dtype=bool)])
         return slot
 

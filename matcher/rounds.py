@@ -18,6 +18,10 @@ EPS = 1e-9
 MAX_PASSES = 3
 #: Above this many edges (~5,000 people at k = 10) the thorough pass is skipped.
 THOROUGH_MAX_EDGES = 40_000
+#: Why someone present is in no group of a round: the event's group rule left nobody they may meet free
+#: ("group_rule"), or everyone else left over is someone they met, declined or were paired with before
+#: ("already_met").
+UNPAIRED_REASONS = ("group_rule", "already_met")
 
 
 @dataclass
@@ -31,10 +35,13 @@ class RoundResult:
     #: The person added to a pair to make the trio, if there is one.
     trio_extra: int | None = None
     seed: int = 0
+    #: Why each unpaired person is (one of UNPAIRED_REASONS), for the message on their phone.
+    why_unpaired: dict[int, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"groups": [list(g) for g in self.groups], "total_weight": self.total_weight,
-                "unpaired": list(self.unpaired), "trio_extra": self.trio_extra, "seed": self.seed}
+                "unpaired": list(self.unpaired), "trio_extra": self.trio_extra, "seed": self.seed,
+                "why_unpaired": {str(k): v for k, v in self.why_unpaired.items()}}
 
 
 def max_weight_pairs(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, seed: int = 0,

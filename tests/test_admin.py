@@ -194,3 +194,51 @@ def test_an_organizer_at_the_desk_gives_a_new_phone_code(client, auth, app):
     assert page.status_code == 200 and "<svg" in page.get_data(as_text=True)
     assert phone.get("/me").status_code == 401  # the old code's phone is signed out
     assert client.get(f"/m/{old}").status_code == 404
+
+
+def test_groups_and_who_may_meet_whom_in_settings_the_attendee_form_and_the_import(client, auth, app):
+    auth.login()
+    response = auth.post("/admin/events/new", {"name": "Mentoring Night", "groups": "Mentors\nMentees\nmentors",
+                                               "group_rule": "across"})
+    assert response.status_code == 302
+    with app.app_context():
+        event = db.session.scalar(select(Event).where(Event.slug == "mentoring-night"))
+        assert [g.label for g in event.groups] == ["Mentors", "Mentees"]  # in order, once each
+        assert event.match_settings["group_rule"] == "across"
+        ana = make_attendee(db.session, event, first_name="Ana")
+        db.session.commit()
+        aid = ana.id
+    form = client.get(f"/admin/events/mentoring-night/attendees/{aid}").get_data(as_text=True)
+    assert '<option value="Mentees"' in form
+    response = auth.post(f"/admin/events/mentoring-night/attendees/{aid}", {"first_name": "Ana",
+                                                                           "group": "Mentors"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    response = auth.post(f"/admin/events/mentoring-night/attendees/{aid}", {"first_name": "Ana", "group": "Judges"})
+    assert response.status_code == 422 and "There is no group" in response.get_data(as_text=True)
+    # CSV: a "group" column (case-insensitive labels); an unknown group imports nothing and names the row.
+    bad = io.BytesIO("first_name,last_name,email,group\nBen,Okafor,ben@example.org,Judges\n".encode())
+    response = auth.post("/admin/events/mentoring-night/import", {"file": (bad, "bad.csv"), "format": "auto"},
+                         content_type="multipart/form-data")
+    assert response.status_code == 422 and "Judges" in response.get_data(as_text=True)
+    good = io.BytesIO("first_name,last_name,email,group\nBen,Okafor,ben@example.org,mentees\n"
+                      "Chloé,Lefèvre,chloe@example.org,\n".encode())
+    response = auth.post("/admin/events/mentoring-night/import", {"file": (good, "good.csv"), "format": "auto"},
+                         content_type="multipart/form-data")
+    assert response.status_code == 302
+    with app.app_context():
+        event = db.session.scalar(select(Event).where(Event.slug == "mentoring-night"))
+        label = {g.id: g.label for g in event.groups}
+        people = {a.first_name: label.get(a.group_id) for a in event.attendees}
+        assert people == {"Ana": "Mentors", "Ben": "Mentees", "Chloé": None}
+        export = client.get("/admin/events/mentoring-night/export.csv").get_data(as_text=True)
+        assert export.splitlines()[0].endswith(",group") and "Mentees" in export
+    # Removing a group takes its people out of it; the rule can go back to "any".
+    response = auth.post("/admin/events/mentoring-night/edit", {"name": "Mentoring Night", "groups": "Mentees",
+                                                                "group_rule": "any"})
+    assert response.status_code == 302
+    with app.app_context():
+        event = db.session.scalar(select(Event).where(Event.slug == "mentoring-night"))
+        assert [g.label for g in event.groups] == ["Mentees"] and event.match_settings["group_rule"] == "any"
+        assert db.session.get(Attendee, aid).group_id is None
+    response = auth.post("/admin/events/mentoring-night/edit", {"name": "Mentoring Night", "group_rule": "nobody"})
+    assert response.status_code == 422

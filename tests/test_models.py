@@ -14,7 +14,7 @@ from kiosk.tokens import ALPHABET, BADGE_TOKEN_LENGTH
 from tests.factories import make_attendee, make_event
 
 TABLES = {"organizers", "events", "tags", "attendees", "revoked_badge_tokens", "cards", "rounds", "matches",
-          "contacts", "devices", "print_jobs", "event_log", "idempotent_responses"}
+          "contacts", "devices", "print_jobs", "event_log", "idempotent_responses", "attendee_groups"}
 
 
 def test_migrations_create_every_table_and_round_trip(any_app):
@@ -28,6 +28,27 @@ def test_migrations_create_every_table_and_round_trip(any_app):
     assert not TABLES & set(inspect(engine).get_table_names())
     schema.upgrade(url)
     assert TABLES <= set(inspect(engine).get_table_names())
+
+
+def test_the_groups_migration_keeps_everyone_and_their_cards(any_app):
+    """0007 adds attendees.group_id in place: a table copy would have cascade-deleted cards, matches, contacts."""
+    url = any_app.config["DATABASE_URL"]
+    with any_app.app_context():
+        s = db.session
+        event = make_event(s, name="Mentoring night", slug="mentoring")
+        ana = make_attendee(s, event, first_name="Ana", offers=[{"text": "I mentor founders", "tags": []}])
+        ana_id = ana.id
+        s.commit()
+    any_app.extensions["givetake.db"].dispose()
+    schema.downgrade(url, "0006")
+    engine = any_app.extensions["givetake.db"].engine
+    assert "group_id" not in {c["name"] for c in inspect(engine).get_columns("attendees")}
+    assert "attendee_groups" not in inspect(engine).get_table_names()
+    schema.upgrade(url)
+    with any_app.app_context():
+        s = db.session
+        ana = s.get(Attendee, ana_id)
+        assert ana.group_id is None and [c.text for c in ana.cards] == ["I mentor founders"]
 
 
 def test_pairs_are_stored_with_a_less_than_b(any_app):

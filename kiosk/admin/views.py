@@ -9,15 +9,15 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from ..attendees import csv_export, csv_import
-from ..attendees.service import (SHAREABLE, create_attendee, erase_attendee, get_attendee, issue_personal_token,
-                                 search_attendees, update_attendee)
+from ..attendees.service import (SHAREABLE, create_attendee, erase_attendee, get_attendee, group_label,
+                                 issue_personal_token, search_attendees, set_group, update_attendee)
 from ..badges.printing import PrintError, list_printers
 from ..badges.service import BadgeOnItsWay, badge_states, print_badge
 from ..cards.service import MAX_CARDS_PER_KIND, items, items_from_form, update_cards
 from ..checkin.service import check_in, load_attendee
 from ..db import db
 from ..errors import DomainError, ValidationFailed
-from ..events.service import create_event, get_event, update_event
+from ..events.service import create_event, get_event, group_rule, update_event
 from ..models import Attendee, CardKind, Event, utcnow
 from ..personal import personal_qr_svg, personal_url, public_url_help, qr_svg
 from ..realtime.sockets import revalidate_after_commit
@@ -42,7 +42,7 @@ DESK_PRINTER = "desk_printer"
 #: Seconds the attendee list waits for CUPS to list its queues (a wedged cupsd must not stall the desk).
 DESK_CUPS_TIMEOUT = 2.0
 EVENT_FIELDS = ("name", "slug", "venue", "timezone", "starts_at", "ends_at", "public_url", "round_minutes",
-                "retention_days", "meeting_points", "tags")
+                "retention_days", "meeting_points", "tags", "groups", "group_rule")
 ATTENDEE_FIELDS = ("first_name", "last_name", "email", "phone", "website", "company", "title", "pronouns", "ticket_ref",
                    "ticket_type")
 
@@ -131,7 +131,8 @@ def event_edit(slug: str):
               "public_url": event.public_url or "", "round_minutes": event.round_minutes,
               "retention_days": event.retention_days,
               "meeting_points": "\n".join(event.meeting_points or []),
-              "tags": "\n".join(t.label for t in event.tags)}
+              "tags": "\n".join(t.label for t in event.tags),
+              "groups": "\n".join(g.label for g in event.groups), "group_rule": group_rule(event)}
     return render_template("admin/event_form.html", event=event, values=values, error=None)
 
 
@@ -239,11 +240,12 @@ def _attendee_form(event: Event, attendee: Attendee | None, values: dict, error=
                    phone_qr=None):
     return render_template("admin/attendee_form.html", event=event, attendee=attendee, values=values,
                            error=error, shareable=SHAREABLE, tags=[t.label for t in event.tags],
-                           phone_qr=phone_qr), status
+                           groups=[g.label for g in event.groups], phone_qr=phone_qr), status
 
 
 def _attendee_values(attendee: Attendee) -> dict:
     values = {k: getattr(attendee, k) or "" for k in ATTENDEE_FIELDS}
+    values["group"] = group_label(attendee.event, attendee)
     values["consent_screen"] = attendee.consent_screen
     values["consent_share"] = attendee.consent_share or []
     for kind in CardKind:
@@ -253,6 +255,7 @@ def _attendee_values(attendee: Attendee) -> dict:
 
 def _posted_attendee_values(event: Event) -> dict:
     values = _form(ATTENDEE_FIELDS)
+    values["group"] = request.form.get("group", "")
     values["consent_screen"] = bool(request.form.get("consent_screen"))
     values["consent_share"] = request.form.getlist("consent_share")
     tags = [t.label for t in event.tags]
@@ -262,11 +265,12 @@ def _posted_attendee_values(event: Event) -> dict:
 
 
 def _save_attendee(session, event: Event, attendee: Attendee | None, values: dict) -> Attendee:
-    fields = {k: v for k, v in values.items() if k not in ("offer", "need")}
+    fields = {k: v for k, v in values.items() if k not in ("offer", "need", "group")}
     if attendee is None:
         attendee = create_attendee(session, event, source="admin", **fields)
     else:
         update_attendee(session, attendee, **fields)
+    set_group(session, event, attendee, values.get("group", ""))
     # The matcher looks again when the attendee is here (an organizer's edit counts like the attendee's own).
     return update_cards(session, attendee, offers=values["offer"], needs=values["need"])
 

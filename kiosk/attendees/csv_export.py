@@ -12,7 +12,7 @@ from ..models import Attendee, CardKind, Event
 
 COLUMNS = ["ticket_ref", "first_name", "last_name", "email", "phone", "company", "title", "pronouns",
            "ticket_type", "source", "checked_in_at", "consent_screen", "consent_share", "offers", "needs",
-           "offer_tags", "need_tags"]
+           "offer_tags", "need_tags", "group"]
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Google Sheets (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -26,8 +26,8 @@ def safe_cell(value) -> str:
     return text
 
 
-def attendee_row(attendee: Attendee) -> list[str]:
-    """One export row for an attendee (cards joined with ' | ')."""
+def attendee_row(attendee: Attendee, groups: dict[int, str] | None = None) -> list[str]:
+    """One export row for an attendee (cards joined with ' | '); `groups` names the event's groups by id."""
     offers = attendee.cards_of(CardKind.offer)
     needs = attendee.cards_of(CardKind.need)
     values = [attendee.ticket_ref, attendee.first_name, attendee.last_name, attendee.email, attendee.phone,
@@ -35,7 +35,8 @@ def attendee_row(attendee: Attendee) -> list[str]:
               attendee.checked_in_at.isoformat() if attendee.checked_in_at else "",
               "yes" if attendee.consent_screen else "no", " ".join(attendee.consent_share or []),
               " | ".join(c.text for c in offers), " | ".join(c.text for c in needs),
-              " | ".join(", ".join(c.tags or []) for c in offers), " | ".join(", ".join(c.tags or []) for c in needs)]
+              " | ".join(", ".join(c.tags or []) for c in offers), " | ".join(", ".join(c.tags or []) for c in needs),
+              (groups or {}).get(attendee.group_id, "")]
     return [safe_cell(v) for v in values]
 
 
@@ -44,8 +45,9 @@ def iter_export_rows(session: Session, event: Event) -> Iterable[list[str]]:
     yield COLUMNS
     stmt = (select(Attendee).where(Attendee.event_id == event.id, Attendee.erased_at.is_(None))
             .order_by(Attendee.search_name, Attendee.id).options(selectinload(Attendee.cards)))
+    groups = {g.id: g.label for g in event.groups}
     for attendee in session.scalars(stmt):
-        yield attendee_row(attendee)
+        yield attendee_row(attendee, groups)
 
 
 def export_csv(session: Session, event: Event) -> bytes:

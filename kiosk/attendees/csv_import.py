@@ -29,7 +29,8 @@ from ..models import Attendee, CardKind, Event
 from ..cards.service import set_cards
 from ..matching.submit import submit_after_commit
 from ..validation import clean_line, fold_for_search
-from .service import FIELDS, apply_fields, create_attendee
+from ..events.service import find_group
+from .service import FIELDS, apply_fields, create_attendee, set_group
 
 MAX_ROWS = 50_000
 MAX_ERRORS_SHOWN = 20
@@ -88,6 +89,8 @@ _COMMON = [
                      "what can you offer other attendees?", "what can you offer?")),
     Column("need", ("need", "needs", "looking for", "i'm looking for", "i am looking for",
                     "what are you looking for?")),
+    # The organizer's groups (event settings): who may meet whom. Written by our export, typed by organizers.
+    Column("group", ("group", "attendee group", "gruppe")),
 ]
 
 # pretix writes a column per part of the event's name scheme ("Attendee name: Given name", ...), next to the
@@ -177,6 +180,8 @@ class ParsedRow:
     needs: list[str] = field(default_factory=list)
     #: The ticket's QR secret, when the export has one.
     secret: str | None = None
+    #: The label of the event's group the person is in; None or "" (no column, an empty cell) changes nothing.
+    group: str | None = None
 
     @property
     def ticket_ref(self) -> str | None:
@@ -469,7 +474,8 @@ def _row_fields(fmt: Format, cell: dict[str, str], line: int) -> ParsedRow:
     apply_fields(probe, fields)
     cleaned = {k: getattr(probe, k) for k in fields if k in IMPORTED_FIELDS}
     return ParsedRow(line=line, fields=cleaned, offers=_split_items(cell.get("offer", "")),
-                     needs=_split_items(cell.get("need", "")), secret=secret)
+                     needs=_split_items(cell.get("need", "")), secret=secret,
+                     group=" ".join(cell.get("group", "").split()) or None)
 
 
 class _People:
@@ -556,6 +562,11 @@ def import_attendees(session: Session, event: Event, data: bytes, fmt_name: str 
             problems.append(problem)
         elif attendee is not None:
             claimed[attendee.id] = row.line
+        if row.group:
+            try:
+                find_group(event, row.group)
+            except ValidationFailed as exc:
+                problems.append({"row": row.line, "column": parsed.column("group"), "message": exc.message})
         plan.append(attendee)
     if problems:
         raise _fail(problems)
@@ -570,6 +581,8 @@ def import_attendees(session: Session, event: Event, data: bytes, fmt_name: str 
             report.updated += 1
         if row.secret:
             attendee.ticket_secret = row.secret  # pretix may have issued a new one: the old QR stops working here too
+        if row.group:
+            set_group(session, event, attendee, row.group)
         if row.offers:
             set_cards(session, attendee, CardKind.offer, row.offers)
         if row.needs:

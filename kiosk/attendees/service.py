@@ -5,6 +5,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import NotFound, ValidationFailed
+from ..events.service import find_group
 from ..matching.submit import submit_after_commit
 from ..scanning.service import announce_consent_change
 from ..models import (Attendee, Contact, Event, EventLog, IdempotentResponse, Lead, Match, RevokedBadgeToken,
@@ -60,6 +61,24 @@ def update_attendee(session: Session, attendee: Attendee, **fields) -> Attendee:
     if {"consent_share", "first_name", "last_name", *SHAREABLE} & set(fields):
         announce_consent_change(session, attendee)  # phones holding their card show the change at once
     return attendee
+
+
+def set_group(session: Session, event: Event, attendee: Attendee, label: str) -> None:
+    """Put an attendee in one of the event's groups by its label (empty: in no group); ValidationFailed for a
+    group the event does not have. If they are here, the matcher looks at them again under the event's rule."""
+    group = find_group(event, label)
+    wanted = group.id if group is not None else None
+    if attendee.group_id == wanted:
+        return
+    attendee.group_id = wanted
+    session.flush()
+    if attendee.checked_in_at is not None and attendee.erased_at is None:
+        submit_after_commit(session, "cards", event.id, attendee_id=attendee.id)
+
+
+def group_label(event: Event, attendee: Attendee) -> str:
+    """The label of the attendee's group, or "" when they are in none."""
+    return next((g.label for g in event.groups if g.id == attendee.group_id), "")
 
 
 def get_attendee(session: Session, event: Event, attendee_id: int) -> Attendee:

@@ -22,6 +22,7 @@ import matcher
 
 from ..concurrency import off_the_loop
 from ..db import Database
+from ..events.service import group_rule
 from ..models import Attendee, Event, Match, MatchSource, Round, present, utcnow
 from ..realtime.stats import StatsThrottle, publish_stats
 from ..rounds.service import plan_round, store_round
@@ -379,14 +380,16 @@ class MatcherLoop:
             return engine
         model_id = self.model_id
         with self.database.reader() as session:
-            settings = service.settings_of(session.get(Event, event_id))
+            event = session.get(Event, event_id)
+            settings, rule = service.settings_of(event), group_rule(event)
             people = service.present_attendees(session, event_id)
             wanted = [service.profile_of(a, model_id) for a in people]
             pairs = service.known_pairs(session, event_id)
             window_s = float(settings["window_s"])
             recent = service.recent_live_matches(session, event_id, utcnow() - timedelta(seconds=window_s))
         engine = matcher.MatchEngine(self.encoder, capacity=int(settings["capacity"]), window_s=window_s,
-                                     exclude_same_company=bool(settings["exclude_same_company"]))
+                                     exclude_same_company=bool(settings["exclude_same_company"]),
+                                     group_rule=rule)
         profiles = engine.upsert_many(wanted)
         now, wall = engine.clock(), utcnow()
         for pair, created_at in recent:  # capacity windows survive a restart: the matches count from when made

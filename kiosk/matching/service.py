@@ -13,8 +13,9 @@ from ..models import Attendee, Card, CardKind, Contact, Event, EventLog, Match, 
 from ..realtime import publish
 
 #: Defaults for Event.match_settings. `floor`: live suggestions must score above it; None is the matcher's
-#: calibrated floor (docs/matcher.md, "The floor"). Rounds pair anyone.
-DEFAULT_SETTINGS = {"k": 3, "capacity": 3, "window_s": 900, "exclude_same_company": False, "floor": None}
+#: calibrated floor (docs/matcher.md, "The floor"). Rounds pair anyone (the group rule and declines aside).
+DEFAULT_SETTINGS = {"k": 3, "capacity": 3, "window_s": 900, "exclude_same_company": False, "floor": None,
+                    "group_rule": "any"}
 #: The message a phone gets when nobody present clears the floor: it will be paired in the next round.
 UNMATCHED = "unmatched"
 
@@ -40,7 +41,7 @@ def profile_of(attendee: Attendee, model_id: str | None) -> matcher.Profile:
 
     return matcher.Profile(id=attendee.id, offers=[card(c) for c in attendee.cards_of(CardKind.offer)],
                            needs=[card(c) for c in attendee.cards_of(CardKind.need)],
-                           company=attendee.company or None, name=attendee.first_name)
+                           company=attendee.company or None, name=attendee.first_name, group=attendee.group_id)
 
 
 def needs_embeddings(profile: matcher.Profile) -> bool:
@@ -76,10 +77,15 @@ def present_attendees(session: Session, event_id: int) -> list[Attendee]:
 
 
 def known_pairs(session: Session, event_id: int) -> list[tuple[int, int, str]]:
-    """Pairs the engine must not suggest again: existing matches (by status) and badge-scan contacts."""
-    pairs = [(m.a_id, m.b_id, "declined" if m.status == MatchStatus.declined else
-              "met" if m.status == MatchStatus.met else "matched")
-             for m in session.scalars(select(Match).where(Match.event_id == event_id))]
+    """Pairs the engine must not suggest again: existing matches and badge-scan contacts, with why.
+
+    Declined and met pairs, and pairs already in a round (a Match with a round), are never in a round either; a
+    pair only suggested live ("matched") may be.
+    """
+    pairs = [(a, b, "declined" if status == MatchStatus.declined else "met" if status == MatchStatus.met else
+              "round" if round_id is not None else "matched")
+             for a, b, status, round_id in session.execute(
+                 select(Match.a_id, Match.b_id, Match.status, Match.round_id).where(Match.event_id == event_id))]
     pairs += [(c.from_id, c.to_id, "met")
               for c in session.scalars(select(Contact).where(Contact.event_id == event_id))]
     return pairs

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from ..errors import Forbidden, NotFound, ValidationFailed
 from ..matching.submit import submit_after_commit
 from ..rounds.service import current_round
-from ..models import Attendee, Match, MatchStatus, Round, utcnow
+from ..models import Attendee, EventLog, Match, MatchStatus, Round, utcnow
 from ..tokens import PERSONAL_TOKEN_LENGTH, fingerprint, hash_token, is_well_formed, normalize_token, tokens_equal
 
 #: What an attendee may set a match to from their phone.
@@ -76,3 +76,16 @@ def my_round(session: Session, attendee: Attendee) -> tuple[Round, dict] | None:
         return None
     group = next((g for g in row.pairs or [] if attendee.id in g.get("ids", [])), None)
     return (row, group) if group else None
+
+
+def left_out_of_round(session: Session, attendee: Attendee) -> tuple[Round, str] | None:
+    """The running round if it left this attendee out, with why (as their phone was told), else None."""
+    row = current_round(session, attendee.event_id)
+    if row is None:
+        return None
+    told = session.scalar(select(EventLog).where(
+        EventLog.event_id == attendee.event_id, EventLog.room == f"attendee:{attendee.id}", EventLog.type == "round")
+        .order_by(EventLog.seq.desc()).limit(1))
+    if told is None or told.payload.get("round_id") != row.id or not told.payload.get("left_out"):
+        return None
+    return row, told.payload.get("why", "already_met")

@@ -74,6 +74,10 @@ def home():
         round_info = {"number": row.number, "ends_at": row.ends_at.isoformat() if row.ends_at else "",
                       "meeting_point": group["meeting_point"],
                       "partners": [people[i] for i in group["ids"] if i != attendee.id and i in people]}
+    elif (left_out := service.left_out_of_round(session, attendee)) is not None:
+        row, why = left_out
+        round_info = {"number": row.number, "ends_at": row.ends_at.isoformat() if row.ends_at else "",
+                      "meeting_point": "", "partners": [], "left_out": True, "why": why}
     contacts = contacts_of(session, attendee)
     waiting = not matches and waiting_for_round(session, attendee)
     return render_template("me/home.html", me=attendee, event=event, matches=matches, round=round_info,
@@ -96,6 +100,16 @@ def phone_texts() -> dict:
         "status": {"suggested": _("New"), "accepted": _("Accepted"), "declined": _("Declined"),
                    "met": _("You met")},
         "round": _("Round %(n)s"), "left": _("%(t)s left"),
+        # Someone a round could not pair (kiosk.rounds.service.store_round): why, and what to do meanwhile.
+        "left_out": {
+            "group_rule": _("No partner for you this round: the event's groups decide who meets whom, and everyone "
+                            "you may meet is already paired. Your matches below are still open: go and find one, "
+                            "or wait for the next round."),
+            "already_met": _("No partner for you this round: you have already met (or passed on) everyone else who "
+                             "is free. Look through your matches below, or wait for the next round."),
+            "partner_left": _("Your partner for this round has left. Find one of your matches below, or wait for "
+                              "the next round."),
+        },
         "over": _("Time is up: say thanks and swap badges!"),
         # Badge scanning and contacts (me.js, static/js/scan.js); the same labels as templates/me/_contact.html.
         "scan": {

@@ -69,8 +69,9 @@ class RoundPlan:
 def plan_round(session: Session, event_id: int, engine, run: Callable = call) -> RoundPlan | None:
     """Pair everyone present (None when fewer than MIN_PEOPLE are); reads only, so it holds no write lock.
 
-    Called by the matcher loop with the event's engine; pairs already in the database (earlier rounds, live
-    matches, scans, from any process) are excluded first, so nobody meets the same person twice. `run` calls
+    Called by the matcher loop with the event's engine; pairs already in the database (earlier rounds, declines,
+    meetings and scans, from any process) are excluded first, so nobody meets the same person twice. A pair only
+    suggested live may meet now: a round is a good time for it. `run` calls
     `engine.pair_round` (the loop passes kiosk.concurrency.off_the_loop: a second of numpy at 2,000 people).
     """
     present_ids = [pid for pid in session.scalars(select(Attendee.id).where(present(event_id))
@@ -78,7 +79,7 @@ def plan_round(session: Session, event_id: int, engine, run: Callable = call) ->
     if len(present_ids) < MIN_PEOPLE:
         return None
     for a, b, reason in matching.known_pairs(session, event_id):
-        if a in engine and b in engine and not engine.is_excluded(a, b):
+        if a in engine and b in engine:  # (the engine keeps the stronger reason: a decline stays a decline)
             engine.exclude(min(a, b), max(a, b), reason=reason)
     number = (session.scalar(select(func.max(Round.number)).where(Round.event_id == event_id)) or 0) + 1
     return RoundPlan(number=number, result=run(engine.pair_round, seed=number, present=present_ids))
@@ -88,15 +89,18 @@ def store_round(session: Session, event_id: int, engine, plan: RoundPlan) -> Rou
     """Store the planned Round and its Match rows, and announce it to screen, staff and phones.
 
     Someone who left or was erased while the pairs were worked out is in no group: their group is dropped and
-    its others are listed as unpaired (a pair is never announced with a person who is gone).
+    its others are listed as unpaired (a pair is never announced with a person who is gone). Everyone unpaired
+    is told on their phone why and what to do meanwhile (a `round` message with `left_out`).
     """
     event = session.get(Event, event_id)
     number, result = plan.number, plan.result
-    ids_in_round = [pid for group in result.groups for pid in group]
+    ids_in_round = [pid for group in result.groups for pid in group] + list(result.unpaired)
     people = {a.id: a for a in session.scalars(select(Attendee).where(
         Attendee.id.in_(ids_in_round), present(event_id)))}
     kept = [g for g in result.groups if all(pid in people for pid in g)]
-    unpaired = [*result.unpaired, *(pid for g in result.groups if g not in kept for pid in g if pid in people)]
+    why = {pid: result.why_unpaired.get(pid, "already_met") for pid in result.unpaired if pid in people}
+    why.update({pid: "partner_left" for g in result.groups if g not in kept for pid in g if pid in people})
+    unpaired = list(why)
     starts = utcnow()
     ends = starts + timedelta(minutes=int(event.round_minutes or 10))
     groups = [{"ids": list(g), "meeting_point": meeting_point(event, i)} for i, g in enumerate(kept)]
@@ -125,9 +129,12 @@ def store_round(session: Session, event_id: int, engine, plan: RoundPlan) -> Rou
                             for m in matches if pid in (m.a_id, m.b_id)]})
         screen_groups.append({"meeting_point": group["meeting_point"],
                               "people": [for_screen(people[p]) for p in ids]})
+    for pid, reason in why.items():
+        publish(session, event_id, "round", f"attendee:{pid}", {
+            **head, "left_out": True, "why": reason, "meeting_point": None, "partners": [], "matches": []})
     publish(session, event_id, "round", "screen", {**head, "groups": screen_groups})
-    publish(session, event_id, "round", "staff", {**head, "groups": screen_groups,
-                                                   "unpaired": unpaired})
+    publish(session, event_id, "round", "staff", {**head, "groups": screen_groups, "unpaired": unpaired,
+                                                   "why_unpaired": {str(pid): r for pid, r in why.items()}})
     return row
 
 
@@ -136,7 +143,9 @@ def _store_matches(session: Session, event_id: int, engine, groups: list[list[in
     """A Match row (source=round) for every pair in the pairs and trios that has none yet: {(lo, hi): Match}.
 
     One query finds the pairs that already have a match and one flush inserts the rest (a query per pair
-    flushed the pending messages each time: seconds for 2,000 people, all of it holding the event loop).
+    flushed the pending messages each time: seconds for 2,000 people, all of it holding the event loop). A pair
+    suggested live and now in the round keeps its match, which notes the round: after a restart the matcher
+    knows from it that they were paired (no repeat in later rounds).
     """
     pairs = [(min(a, b), max(a, b)) for ids in groups for i, a in enumerate(ids) for b in ids[i + 1:]]
     if not pairs:
@@ -146,6 +155,8 @@ def _store_matches(session: Session, event_id: int, engine, groups: list[list[in
     turn = time.monotonic()
     for lo, hi in pairs:
         if (lo, hi) in found:
+            if found[(lo, hi)].round_id is None:
+                found[(lo, hi)].round_id = round_id
             continue
         explained = engine.explain(lo, hi)
         found[(lo, hi)] = Match(event_id=event_id, a_id=lo, b_id=hi, score=float(explained.score),

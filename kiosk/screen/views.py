@@ -1,7 +1,8 @@
 """`/screen/<slug>`: the projector page. Server-rendered counters and recent matches, then live over Socket.IO."""
 from __future__ import annotations
 
-from flask import redirect, render_template, url_for
+from flask import redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..db import db
@@ -21,6 +22,9 @@ def init_app(app) -> None:
 
 #: Matches already on the wall when the page (re)loads.
 RECENT_MATCHES = 6
+#: Seconds each page of a round's groups stays up (`?page_s=` changes it for a room that reads slower or faster).
+PAGE_S = 10
+PAGE_S_RANGE = (2, 60)
 
 
 @bp.get("/<slug>")
@@ -36,9 +40,17 @@ def show(slug: str):
                                                     EventLog.type == "match")
                              .order_by(EventLog.seq.desc()).limit(RECENT_MATCHES)).all()
     running = current_round(session, event.id)
+    page_s = min(max(request.args.get("page_s", PAGE_S, type=int), PAGE_S_RANGE[0]), PAGE_S_RANGE[1])
     return render_template("screen/show.html", event=event, last_seq=last_seq, stats=event_stats(session, event.id),
                            recent=[{**r.payload, "seq": r.seq} for r in recent], round=running,
-                           round_payload=_round_payload(session, event.id, running), now_iso=utcnow().isoformat())
+                           round_payload=_round_payload(session, event.id, running), now_iso=utcnow().isoformat(),
+                           page_s=page_s, texts=screen_texts())
+
+
+def screen_texts() -> dict:
+    """Translated strings screen.js needs for what arrives live (placeholders filled in there)."""
+    return {"round": _("Round %(n)s"), "page": _("Page %(page)s of %(pages)s"), "time_up": _("Time!"),
+            "can_help": _("can help"), "with": _("with")}
 
 
 def _round_payload(session, event_id: int, running) -> dict | None:

@@ -114,9 +114,15 @@ let roundEnds = document.getElementById("round-clock").dataset.ends || null;
 function setRound(r) {
   const card = document.getElementById("round");
   document.getElementById("round-title").textContent = fill(T.round, { n: r.number });
-  document.getElementById("round-point").textContent = r.meeting_point;
+  // Left out of this round (a group rule, or everyone free already met): say why and what to do meanwhile.
+  const leftOut = document.getElementById("round-left-out");
+  leftOut.hidden = !r.left_out;
+  leftOut.textContent = r.left_out ? (T.left_out[r.why] || T.left_out.already_met) : "";
+  for (const id of ["round-where", "round-with"]) document.getElementById(id).hidden = !!r.left_out;
+  card.classList.toggle("left-out", !!r.left_out);
+  document.getElementById("round-point").textContent = r.meeting_point || "";
   document.getElementById("round-partners").textContent =
-    r.partners.map((p) => `${p.first_name} ${p.last_name || ""} (#${p.badge})`.replace(" (", " (").trim()).join(", ");
+    (r.partners || []).map((p) => `${p.first_name} ${p.last_name || ""} (#${p.badge})`.replace(" (", " (").trim()).join(", ");
   roundEnds = r.ends_at;
   card.hidden = false;
   card.classList.add("fresh");

@@ -4,6 +4,7 @@ import { clock, el, openFeed, pageData, secondsUntil } from "./feed.js";
 import { heartbeat } from "./heartbeat.js";
 
 const data = pageData("screen-data");
+const T = data.text;
 const stage = document.getElementById("stage");
 const idle = document.getElementById("idle");
 const recent = document.getElementById("recent");
@@ -23,7 +24,7 @@ let idleTimer = null;
 
 function side(person) {
   const wrap = el("span", "who");
-  wrap.append(el("span", "who-name", person.first_name), el("span", "who-badge", `#${person.badge}`));
+  wrap.append(el("bdi", "who-name", person.first_name), el("span", "who-badge", `#${person.badge}`));
   return wrap;
 }
 
@@ -37,8 +38,8 @@ function matchCard(m, small = false) {
     const taker = people[g.taker];
     if (!giver || !taker) continue;
     const line = el("p", "give-line");
-    line.append(side(giver), el("span", "verb", " can help "), side(taker));
-    if (g.topic) line.append(el("span", "verb", " with "), el("span", "topic", g.topic));
+    line.append(side(giver), el("span", "verb", ` ${T.can_help} `), side(taker));
+    if (g.topic) line.append(el("span", "verb", ` ${T.with} `), el("span", "topic", g.topic));
     card.append(line);
   }
   if (!small && m.direction === "both") card.classList.add("two-way");
@@ -103,30 +104,108 @@ function setStats(s) {
   }
 }
 
+// A round takes the stage: its groups are split into pages that fit the panel at a size readable from the back
+// of the room, and the pages turn on their own ("Page 2 of 3"); nothing is cut off, however many are here.
+const roundPanel = document.getElementById("round");
+const roundList = document.getElementById("round-points");
+const roundPage = document.getElementById("round-page");
+const PAGE_MS = Math.max(2, Number(data.page_s) || 10) * 1000;
+const ROUND_LINGER_S = 120;  // "Time!" stays up this long after a round ends
 let roundEnds = null;
-function setRound(r) {
-  const panel = document.getElementById("round");
-  if (!r) { panel.hidden = true; roundEnds = null; return; }
-  document.getElementById("round-title").textContent = `Round ${r.number}`;
-  const list = document.getElementById("round-points");
-  list.replaceChildren();
-  for (const g of r.groups || []) {
-    const item = el("li", "point");
-    item.append(el("span", "point-name", g.meeting_point));
-    const names = g.people.map((p) => (p.first_name ? `${p.first_name} #${p.badge}` : `#${p.badge}`)).join(" · ");
-    item.append(el("span", "point-people", names));
-    list.append(item);
+let round = null;
+let pages = [];
+let pageIndex = 0;
+let pageTimer = null;
+
+function fill(template, values) {
+  return template.replace(/%\((\w+)\)s/g, (_, key) => (values[key] ?? ""));
+}
+
+function personNode(p) {
+  // <bdi>: a name in another script (Arabic, Hebrew) is isolated, so the badge number after it stays after it.
+  const person = el("span", "person");
+  if (p.first_name) person.append(el("bdi", "person-name", p.first_name), " ");
+  person.append(el("span", "person-badge", `#${p.badge}`));
+  return person;
+}
+
+function groupNode(g) {
+  const item = el("li", "point");
+  const name = el("bdi", "point-name", g.meeting_point);
+  const people = el("span", "point-people");
+  g.people.forEach((p, i) => {
+    if (i) people.append(el("span", "point-sep", " · "));
+    people.append(personNode(p));
+  });
+  item.append(name, people);
+  return item;
+}
+
+function paginate() {
+  // Greedy: add groups while they fit the panel; the next one starts a new page. Measured, not guessed, so long
+  // names, trios and the projector's resolution all find their own page size.
+  const groups = (round && round.groups) || [];
+  pages = [];
+  roundList.replaceChildren();
+  let page = [];
+  for (const g of groups) {
+    const node = groupNode(g);
+    roundList.append(node);
+    if (page.length && roundList.scrollHeight > roundList.clientHeight + 1) {
+      node.remove();
+      pages.push(page);
+      roundList.replaceChildren(node);
+      page = [];
+    }
+    page.push(node);
   }
+  if (page.length) pages.push(page);
+  pageIndex = Math.min(pageIndex, Math.max(pages.length - 1, 0));
+  showPage();
+}
+
+function showPage() {
+  clearTimeout(pageTimer);
+  roundList.replaceChildren(...(pages[pageIndex] || []));
+  roundList.dataset.page = String(pageIndex + 1);
+  roundPage.hidden = pages.length < 2;
+  roundPage.textContent = pages.length > 1 ? fill(T.page, { page: pageIndex + 1, pages: pages.length }) : "";
+  if (pages.length > 1) {
+    pageTimer = setTimeout(() => { pageIndex = (pageIndex + 1) % pages.length; showPage(); }, PAGE_MS);
+  }
+}
+
+function setRound(r) {
+  clearTimeout(pageTimer);
+  if (!r) {
+    roundPanel.hidden = true;
+    document.body.classList.remove("round-on");
+    round = null; roundEnds = null;
+    return;
+  }
+  round = r;
+  document.getElementById("round-title").textContent = fill(T.round, { n: r.number });
   roundEnds = r.ends_at;
-  panel.hidden = false;
+  roundPanel.hidden = false;
+  document.body.classList.add("round-on");
+  pageIndex = 0;
+  paginate();
+  if (document.fonts) document.fonts.ready.then(() => { if (round === r) paginate(); });  // sizes settle
   tick();
 }
+
+let resizeTimer = null;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => { if (round) paginate(); }, 200);
+});
 
 function tick() {
   if (!roundEnds) return;
   const left = secondsUntil(roundEnds, offsetMs);
-  document.getElementById("round-clock").textContent = left > 0 ? clock(left) : "Time!";
-  document.getElementById("round").classList.toggle("ending", left <= 60);
+  document.getElementById("round-clock").textContent = left > 0 ? clock(left) : T.time_up;
+  roundPanel.classList.toggle("ending", left <= 60);
+  if (left < -ROUND_LINGER_S) setRound(null);  // the round is over: matches have the stage again
 }
 setInterval(tick, 1000);
 

@@ -110,3 +110,87 @@ def test_the_screen_shows_a_match_within_two_seconds_of_a_check_in(live_server, 
     shot(page, "screen", full_page=False)  # docs/img/screen.png is a copy of one of these
     assert context.errors == [], missing
 
+
+
+#: First names of every script a room holds; the Arabic one is the one the badge number once jumped in front of.
+NAMES = ["Ana", "Zoë", "Jürgen", "Siobhán", "Đặng", "李娜", "Ngozi", "Kenji", "Priya", "Mateus", "Olúwaseun",
+         "Анастасия", "Noa", "Björn", "Aylin", "Tomás", "Yuki", "Chiara", "Ewa", "Kwame"]
+ROOM = 110
+
+
+@pytest.fixture
+def round_for_a_room(live_server) -> dict:
+    """110 people present (one of them Layla, ليلى) paired into a stored, announced round, as the matcher does it."""
+    from matcher import LexicalEncoder, MatchEngine
+    from kiosk.matching.service import present_attendees, profile_of
+    from kiosk.models import Round, utcnow
+    from kiosk.rounds.service import plan_round, store_round
+    with live_server.db() as s:
+        event = make_event(s, name="Founders & Funders", slug="founders-night", tags=["Funding", "Design"],
+                           meeting_points=["Red sofa", "Window bar"])
+        live_server.event_id = event.id
+        people = []
+        for i in range(ROOM):
+            first = "ليلى" if i == 57 else NAMES[i % len(NAMES)]
+            person = make_attendee(s, event, first_name=first, last_name="Test", consent_screen=True,
+                                   offers=[{"text": f"I can help with topic {i % 13}", "tags": []}],
+                                   needs=[{"text": f"Looking for topic {(i * 5) % 13}", "tags": []}])
+            person.checked_in_at = utcnow()
+            people.append(person)
+        s.commit()
+        engine = MatchEngine(LexicalEncoder())
+        engine.upsert_many([profile_of(a, None) for a in present_attendees(s, event.id)])
+        plan = plan_round(s, event.id, engine)
+        row = store_round(s, event.id, engine, plan)
+        s.commit()
+        points = [g["meeting_point"] for g in s.get(Round, row.id).pairs]
+        layla = next(p.id for p in people if p.first_name == "ليلى")
+    return {"slug": "founders-night", "points": points, "layla": layla, "screen": live_server.pair("screen", "Hall")}
+
+
+def test_the_round_view_pages_through_every_group_readably_in_any_script(live_server, round_for_a_room, new_context,
+                                                                       shot):
+    room = round_for_a_room
+    assert len(room["points"]) == ROOM // 2  # everyone paired: 55 groups
+    context = new_context(device=room["screen"], viewport=PROJECTOR, has_touch=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/screen/{room['slug']}?page_s=3")
+    expect(page.locator("#round")).to_be_visible()
+    expect(page.locator("#stage")).to_be_hidden()  # the round has the stage
+    pager = page.locator("#round-page")
+    expect(pager).to_have_text(re.compile(r"^Page 1 of \d+$"))
+    pages = int(pager.inner_text().rsplit(" ", 1)[1])
+    assert 2 <= pages <= 5
+    seen: dict[int, list[str]] = {}
+    layla = None
+    for number in range(1, pages + 1):
+        expect(pager).to_have_text(f"Page {number} of {pages}", timeout=10_000)
+        shown = page.evaluate("""() => {
+            const list = document.getElementById("round-points");
+            const box = list.getBoundingClientRect();
+            return [...list.querySelectorAll(".point")].map((item) => {
+                const r = item.getBoundingClientRect();
+                return {point: item.querySelector(".point-name").textContent, fits: r.bottom <= box.bottom + 1,
+                        size: parseFloat(getComputedStyle(item.querySelector(".point-people")).fontSize)};
+            });
+        }""")
+        assert shown and all(item["fits"] for item in shown), f"page {number} cuts a group off"
+        # About 45 px on a 1920 px wide projector: readable from 10 m on a 3 m image (letters ~1/200 of distance).
+        assert min(item["size"] for item in shown) >= 40
+        seen[number] = [item["point"] for item in shown]
+        if page.locator("bdi.person-name", has_text="ليلى").count():
+            # Where the name and its badge number are drawn on the line, not just what the DOM holds.
+            layla = page.evaluate("""() => {
+                const name = [...document.querySelectorAll("bdi.person-name")].find((n) => n.textContent === "ليلى");
+                const number = name.parentElement.querySelector(".person-badge");
+                return {number: number.textContent, nameRight: name.getBoundingClientRect().right,
+                        numberLeft: number.getBoundingClientRect().left};
+            }""")
+            shot(page, "screen-round", full_page=False)  # docs/img/screen-round.png is a copy of this
+    everything = [p for number in sorted(seen) for p in seen[number]]
+    assert sorted(everything) == sorted(room["points"]), "every group is shown once across the pages"
+    # The badge number stays after the Arabic name (left to right on the line), not in front of it.
+    assert layla is not None and layla["number"] == f"#{room['layla']}"
+    assert layla["numberLeft"] >= layla["nameRight"] - 1, layla
+    expect(pager).to_have_text(f"Page 1 of {pages}", timeout=10_000)  # and round again
+    assert context.errors == []
