@@ -81,8 +81,8 @@ def test_serve_carries_a_check_in_to_the_screen_and_the_phone(tmp_path, mode):
         again = requests.post(f"{server.url}/api/events/{ids['slug']}/attendees/{ids['ana']}/checkin",
                               headers=kiosk, json={}, timeout=30)
         assert again.status_code == 409 and again.json()["code"] == "already_checked_in"
-        # A round from the organizer's dashboard: paired off the event loop on gevent, stored and announced. (Ana
-        # and Ben have met already, so nobody is paired: who meets whom is test_flow's subject.)
+        # A round from the organizer's dashboard: paired off the event loop on gevent, stored and announced. Ana
+        # and Ben were suggested live but have not met, so the round pairs them (who meets whom: test_groups).
         organizer = requests.Session()
         login = organizer.get(f"{server.url}/login")
         organizer.post(f"{server.url}/login", data={"email": ORGANIZER_EMAIL, "password": ORGANIZER_PASSWORD,
@@ -92,7 +92,8 @@ def test_serve_carries_a_check_in_to_the_screen_and_the_phone(tmp_path, mode):
                                  data={"csrf_token": csrf_from(dashboard.text)})
         assert started.status_code == 200 and "Round requested" in started.text
         wall = screen.wait_for(lambda t, p: t == "round", timeout=30)
-        assert wall and wall[1]["number"] == 1 and wall[1]["groups"] == [], server.output()[-3000:]
+        assert wall and wall[1]["number"] == 1, server.output()[-3000:]
+        assert [{p["first_name"] for p in g["people"]} for g in wall[1]["groups"]] == [{"Ana", "Ben"}]
     finally:
         for client in clients:
             client.close()
