@@ -194,8 +194,8 @@ def test_a_ticket_qr_held_to_the_camera_opens_that_attendees_badge(live_server, 
     scan = page.get_by_role("button", name="Scan my ticket")
     assert scan.is_visible()  # shown only where a camera can work (secure context with getUserMedia)
     scan.tap()
-    page.wait_for_url("**/kiosk/details", timeout=15_000)
-    assert page.get_by_role("heading").first.inner_text() == "Hi Ana! Is your badge right?"
+    page.wait_for_url("**/kiosk/confirm", timeout=15_000)  # her cards are filled: only a check
+    assert page.get_by_role("heading").first.inner_text() == "Hi Ana! Is all of this right?"
     assert page.locator(".badge-band").inner_text().lower() == "speaker"
     shot(page, "20-ticket-scanned")
     assert not page.context.errors
@@ -269,6 +269,8 @@ def test_an_idle_kiosk_forgets_the_person_and_clears_the_search(live_server, kio
     _start(page, live_server)
     page.locator("#q").fill("ana")
     page.locator("#results .choice-button", has_text="Ana G.").tap()
+    page.wait_for_url("**/kiosk/confirm")
+    page.get_by_role("link", name="Edit my badge").tap()
     page.wait_for_url("**/kiosk/details")
     page.get_by_label("Company").fill("Brightloop GmbH")  # the badge preview follows the correction
     expect(page.locator(".badge-preview .badge-company")).to_have_text("Brightloop GmbH")
@@ -290,11 +292,12 @@ def test_an_idle_kiosk_forgets_the_person_and_clears_the_search(live_server, kio
 
 GERMAN_STEPS = {
     "start": ["Willkommen!", "Gib die ersten Buchstaben deines Namens ein", "Ich bin nicht angemeldet"],
-    "details": ["Hallo Ana! Stimmt dein Namensschild?", "Passt, weiter", "Neu beginnen"],
+    "details": ["Hallo Jonas! Stimmt dein Namensschild?", "Passt, weiter", "Neu beginnen"],
     "offer": ["Ich biete", "Was du anbieten kannst", "Weiter"],
     "need": ["Ich suche", "Was du suchst", "Weiter"],
     "consent": ["Deine Daten, deine Wahl", "Einchecken und Namensschild drucken"],
-    "done": ["Du bist drin, Ana!", "Fertig"],
+    "done": ["Du bist drin, Jonas!", "Fertig"],
+    "confirm": ["Hallo Ana! Stimmt alles?", "Dein Namensschild", "Ändern", "Ich biete", "Ich suche", "Einchecken"],
 }
 
 
@@ -312,8 +315,8 @@ def test_german_from_the_language_switch_on_every_step(live_server, kiosk_event,
         shot(page, f"40-de-{step}")
 
     german("start")
-    page.locator("#q").fill("gar")
-    page.locator("#results .choice-button", has_text="Ana G.").tap()
+    page.locator("#q").fill("jon")  # no cards yet: every step
+    page.locator("#results .choice-button", has_text="Jonas B.").tap()
     page.wait_for_url("**/kiosk/details")
     german("details")
     page.get_by_role("button", name="Passt, weiter").tap()
@@ -326,8 +329,14 @@ def test_german_from_the_language_switch_on_every_step(live_server, kiosk_event,
     page.wait_for_url("**/kiosk/consent")
     german("consent")
     page.get_by_role("button", name="Einchecken und Namensschild drucken").tap()
-    page.get_by_role("heading", name="Du bist drin, Ana!").wait_for()
+    page.get_by_role("heading", name="Du bist drin, Jonas!").wait_for()
     german("done")
+    # Ana filled her cards before: the confirm screen, in German too.
+    _start(page, live_server)
+    page.locator("#q").fill("gar")
+    page.locator("#results .choice-button", has_text="Ana G.").tap()
+    page.wait_for_url("**/kiosk/confirm")
+    german("confirm")
 
 
 def test_cards_filled_before_the_event_check_in_in_three_taps(live_server, kiosk_event, new_context, shot):
