@@ -34,6 +34,7 @@ from .leads import views as lead_views
 from .matching import commands as matcher_commands
 from .matching import runtime as matching
 from .me import views as phone_views
+from .prepare import views as prepare_views
 from .realtime import views as realtime_views
 from .reports import commands as report_commands
 from .reports import views as report_views
@@ -44,7 +45,8 @@ from .screen import views as screen_views
 
 #: Every capability, wired through its `init_app` (blueprints, commands, workers), in this order.
 CAPABILITIES = (idempotency, matching, badges, auth_views, admin_views, api, badge_views, device_views, kiosk_views,
-                lead_views, realtime_views, phone_views, report_views, scanning_views, screen_views, serving,
+                lead_views, realtime_views, phone_views, prepare_views, report_views, scanning_views, screen_views,
+                serving,
                 admin_commands, attendee_commands, backup_commands, badge_commands, matcher_commands,
                 report_commands, retention_commands, round_commands)
 

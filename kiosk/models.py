@@ -212,6 +212,8 @@ class Attendee(Base):
         Index("ix_attendees_event_present", "event_id", "checked_in_at", "erased_at"),
         # A scanned ticket QR is looked up by its secret; unique per event when set (NULLs never collide).
         Index("ix_attendees_event_ticket_secret", "event_id", "ticket_secret", unique=True),
+        # A pre-event link is looked up by the hash of its token.
+        Index("ix_attendees_prepare_token_hash", "prepare_token_hash", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -243,6 +245,9 @@ class Attendee(Base):
     #: Contact fields they agree to share when someone scans them (subset of email, phone, website, company,
     #: title).
     consent_share: Mapped[list] = mapped_column(JSON, default=list)
+    #: When they last chose those consents themselves (kiosk, phone, pre-event page). The kiosk shows the stored
+    #: choices as chosen only then: what an organizer set in admin is never shown to them as their own choice.
+    consent_chosen_at: Mapped[datetime | None] = _ts()
     #: Set once, by compare-and-set (kiosk.checkin.service); NULL means not here yet.
     checked_in_at: Mapped[datetime | None] = _ts()
     checked_in_by: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
@@ -250,6 +255,11 @@ class Attendee(Base):
     badge_token: Mapped[str] = mapped_column(String(32), unique=True, default=new_token)
     #: SHA-256 of the private token that opens the phone page; the token itself is shown once.
     personal_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Random salt the pre-event link's token is derived from with the app's secret key (kiosk.prepare.service),
+    #: so admin can copy the link again while the database alone opens nothing; NULL: none issued, or revoked.
+    prepare_nonce: Mapped[str | None] = mapped_column(String(32))
+    #: SHA-256 of the pre-event link's token (what a visit is looked up by).
+    prepare_token_hash: Mapped[str | None] = mapped_column(String(64))
     #: Set when personal data was erased on request; the row stays for aggregate counts.
     erased_at: Mapped[datetime | None] = _ts()
     created_at: Mapped[datetime] = _ts(nullable=False, default=utcnow)

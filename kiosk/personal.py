@@ -16,6 +16,8 @@ from .models import Event
 PERSONAL_PATH = "/m/"
 #: Path of the link in a badge QR.
 BADGE_PATH = "/b/"
+#: Path of the pre-event link (cards filled at home); the pre-event capability serves it like the personal link.
+PREPARE_PATH = "/p/"
 
 
 def public_base(event: Event | None = None) -> str:
@@ -76,6 +78,11 @@ def public_url_help(event: Event | None = None) -> dict:
 def personal_url(token: str, event: Event | None = None) -> str:
     """The private link that opens an attendee's phone page."""
     return f"{public_base(event)}{PERSONAL_PATH}{token}"
+
+
+def prepare_url(token: str, event: Event | None = None) -> str:
+    """The private pre-event link that opens an attendee's card page before the event (mailed, or in a shop)."""
+    return f"{public_base(event)}{PREPARE_PATH}{token}"
 
 
 def badge_url(token: str, event: Event | None = None) -> str:

@@ -27,6 +27,20 @@ def new_token(length: int = BADGE_TOKEN_LENGTH) -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
 
 
+def derived_token(purpose: str, nonce: str, length: int = PERSONAL_TOKEN_LENGTH) -> str:
+    """A token recomputed from a random stored `nonce` and the app's secret key (HMAC-SHA256, in our alphabet).
+
+    For links an organizer must be able to copy again (the pre-event link): the database keeps the nonce and the
+    token's hash, so a database alone opens nothing; 26 symbols carry 129 bits, as a personal token does.
+    """
+    digest = hmac.new(current_app.secret_key.encode(), f"givetake.{purpose}.{nonce}".encode(), hashlib.sha256)
+    number, symbols = int.from_bytes(digest.digest(), "big"), []
+    for _ in range(length):
+        number, index = divmod(number, len(ALPHABET))
+        symbols.append(ALPHABET[index])
+    return "".join(symbols)
+
+
 def short_code(badge_token: str) -> str:
     """The code printed under a badge's QR, "K7M-Q2P": the first symbols of its (random) token, readable."""
     code = badge_token[:SHORT_CODE_LENGTH]

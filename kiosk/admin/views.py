@@ -20,6 +20,7 @@ from ..errors import DomainError, ValidationFailed
 from ..events.service import create_event, get_event, group_rule, update_event
 from ..models import Attendee, CardKind, Event, utcnow
 from ..personal import personal_qr_svg, personal_url, public_url_help, qr_svg
+from ..prepare.service import event_links, issue_link, link_expires_at, link_url
 from ..realtime.sockets import revalidate_after_commit
 from ..reports.mail import mailing_counts
 from ..transactions import Blueprint, discard
@@ -238,9 +239,12 @@ def desk_action(slug: str, attendee_id: int):
 
 def _attendee_form(event: Event, attendee: Attendee | None, values: dict, error=None, status: int = 200,
                    phone_qr=None):
+    # Their pre-event link (made on first view; the same link every time until replaced or erased).
+    prepare = link_url(attendee, event) if attendee is not None and attendee.erased_at is None else None
     return render_template("admin/attendee_form.html", event=event, attendee=attendee, values=values,
                            error=error, shareable=SHAREABLE, tags=[t.label for t in event.tags],
-                           groups=[g.label for g in event.groups], phone_qr=phone_qr), status
+                           groups=[g.label for g in event.groups], phone_qr=phone_qr, prepare_link=prepare,
+                           prepare_expires=link_expires_at(event)), status
 
 
 def _attendee_values(attendee: Attendee) -> dict:
@@ -318,6 +322,27 @@ def attendee_phone_code(slug: str, attendee_id: int):
     revalidate_after_commit(session)  # phones opened with the old code are signed out
     return _attendee_form(event, attendee, _attendee_values(attendee), phone_qr=personal_qr_svg(
         personal_url(token, event)))
+
+
+@bp.post("/events/<slug>/attendees/<int:attendee_id>/prepare-link")
+def attendee_new_prepare_link(slug: str, attendee_id: int):
+    """Replace someone's pre-event link (it was forwarded to the wrong person): the old one stops working."""
+    session = db.session
+    event = get_event(session, slug)
+    attendee = get_attendee(session, event, attendee_id)
+    issue_link(attendee, new=True)
+    flash("A new pre-event link was made; the old one no longer works.", "success")
+    return redirect(url_for("admin.attendee_edit", slug=slug, attendee_id=attendee_id) + "#prepare")
+
+
+@bp.get("/events/<slug>/prepare-links.csv")
+def prepare_links_csv(slug: str):
+    """Download everyone's pre-event link as CSV (for a ticket shop or a mail merge); makes missing links."""
+    session = db.session
+    event = get_event(session, slug)
+    payload = csv_export.links_csv(event_links(session, event))
+    return Response(payload, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{event.slug}-pre-event-links.csv"'})
 
 
 @bp.post("/events/<slug>/attendees/<int:attendee_id>/erase")

@@ -56,3 +56,18 @@ def export_csv(session: Session, event: Event) -> bytes:
     writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerows(iter_export_rows(session, event))
     return buffer.getvalue().encode("utf-8-sig")
+
+
+#: The pre-event links export, for a ticket shop's or mail-merge's import (one link per attendee).
+LINK_COLUMNS = ["ticket_ref", "first_name", "last_name", "email", "ticket_type", "prepare_link"]
+
+
+def links_csv(links: Iterable[tuple[Attendee, str]]) -> bytes:
+    """Attendees with their pre-event links (kiosk.prepare.service.event_links) as CSV, UTF-8 with a BOM."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(LINK_COLUMNS)
+    for attendee, url in links:
+        writer.writerow([safe_cell(v) for v in (attendee.ticket_ref, attendee.first_name, attendee.last_name,
+                                                attendee.email, attendee.ticket_type, url)])
+    return buffer.getvalue().encode("utf-8-sig")

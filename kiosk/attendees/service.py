@@ -81,6 +81,16 @@ def group_label(event: Event, attendee: Attendee) -> str:
     return next((g.label for g in event.groups if g.id == attendee.group_id), "")
 
 
+def choose_consents(session: Session, attendee: Attendee, *, consent_screen: bool,
+                    consent_share: list[str]) -> Attendee:
+    """The attendee chose what the screen shows and what a scan shares (kiosk, phone, pre-event page): from now
+    on the kiosk shows these as their own choice."""
+    update_attendee(session, attendee, consent_screen=consent_screen, consent_share=consent_share)
+    attendee.consent_chosen_at = utcnow()
+    session.flush()
+    return attendee
+
+
 def get_attendee(session: Session, event: Event, attendee_id: int) -> Attendee:
     """The attendee with this id in this event, or NotFound."""
     attendee = session.get(Attendee, attendee_id)
@@ -206,7 +216,10 @@ def erase_attendee(session: Session, attendee: Attendee) -> None:
     attendee.ticket_secret = None
     attendee.consent_screen = False
     attendee.consent_share = []
+    attendee.consent_chosen_at = None
     attendee.personal_token_hash = None
+    attendee.prepare_nonce = None  # the pre-event link stops working
+    attendee.prepare_token_hash = None
     attendee.cards[:] = []
     # Their badges stop working and are forgotten: scanning one finds nobody (not even "replaced").
     session.execute(delete(RevokedBadgeToken).where(RevokedBadgeToken.attendee_id == attendee.id))

@@ -96,6 +96,13 @@ def cards_payload(attendee: Attendee) -> dict:
     return {"offers": items(attendee, CardKind.offer), "needs": items(attendee, CardKind.need)}
 
 
+def both_filled(attendee: Attendee) -> bool:
+    """True when the attendee has something on both cards (filled at home, by import or before): the kiosk then
+    asks them only to check, not to type."""
+    kinds = {c.kind for c in attendee.cards if c.text or c.tags}
+    return {CardKind.offer, CardKind.need} <= kinds
+
+
 def padded(attendee: Attendee, kind: CardKind | str, count: int) -> list[dict]:
     """A card's items for a form with `count` slots (empty slots at the end)."""
     shown = items(attendee, kind)[:count]

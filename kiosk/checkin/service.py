@@ -244,6 +244,7 @@ def check_in(session: Session, event: Event, attendee: Attendee, *, device: Devi
         set_committed_value(attendee, key, value)  # what the row now holds; nothing left for the ORM to flush
     if consent:
         apply_fields(attendee, consent)
+        attendee.consent_chosen_at = now  # their own choice, made at the kiosk (or the kiosk app) just now
     if cards:
         replace_cards(session, attendee, offers=cards.get("offers"), needs=cards.get("needs"))
     job = queue_badge_print(session, attendee, device, printers=printers) if print_badge else None

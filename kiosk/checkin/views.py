@@ -14,9 +14,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import idempotency
-from ..attendees.service import SHAREABLE, issue_personal_token, update_attendee
+from ..attendees.service import SHAREABLE, choose_consents, issue_personal_token, update_attendee
 from ..badges.service import queue_badge_print
-from ..cards.service import MAX_CARD_TEXT, items_from_form, padded, update_cards
+from ..cards.service import MAX_CARD_TEXT, both_filled, items, items_from_form, padded, update_cards
 from ..db import db
 from ..devices.service import current_device
 from ..errors import DomainError, ValidationFailed
@@ -95,11 +95,30 @@ def _serving():
     return attendee
 
 
-def _serve(attendee, *, editing: bool = False, proof: bool = False) -> None:
+def _serve(attendee, *, editing: bool = False, proof: bool = False, review: bool = False,
+           phone: bool = False) -> None:
     """Remember whom this kiosk serves; `editing` when they were checked in already and came back to edit;
-    `proof` when they showed their ticket here (scanned it), not just typed a name or showed a badge."""
+    `proof` when they showed their ticket here (scanned it), not just typed a name or showed a badge; `review`
+    when they only check what they gave before on the confirm screen (each edit returns there); `phone` when a
+    walk-in types their cards on their own phone after checking in."""
     session.pop("kiosk_done", None)
-    session["kiosk"] = {"id": attendee.id, "at": time.time(), "editing": editing, "proof": proof}
+    session["kiosk"] = {"id": attendee.id, "at": time.time(), "editing": editing, "proof": proof,
+                        "review": review, "phone": phone}
+
+
+def _first_step(attendee):
+    """Where a person not checked in yet starts: the confirm screen when both their cards are filled (at home,
+    from the ticket shop), else their badge, then the cards one by one."""
+    if both_filled(attendee):
+        _serve(attendee, review=True)
+        return redirect(url_for("kiosk.confirm"))
+    _serve(attendee)
+    return redirect(url_for("kiosk.details"))
+
+
+def _after_edit(next_endpoint: str):
+    """Where a step's Continue goes: back to the confirm screen when the person came from there."""
+    return redirect(url_for("kiosk.confirm" if (session.get("kiosk") or {}).get("review") else next_endpoint))
 
 
 def _editing() -> bool:
@@ -161,10 +180,10 @@ def lookup():
 def select_attendee():
     """Choose yourself from the search results (a choice this kiosk's own lookup made)."""
     attendee = service.chosen_attendee(db.session, g.event, g.gt_device, request.form.get("choice", ""))
-    _serve(attendee, editing=attendee.checked_in_at is not None)
     if attendee.checked_in_at is not None:
+        _serve(attendee, editing=True)
         return redirect(url_for("kiosk.already"))
-    return redirect(url_for("kiosk.details"))
+    return _first_step(attendee)
 
 
 @bp.post("/ticket")
@@ -179,8 +198,11 @@ def ticket():
             return jsonify(exc.to_dict()), exc.status
         return _render("start.html", status=exc.status, query="", results=[], error=exc.message, expired=False)
     # Their own ticket is proof that it is them (for a person already checked in); a badge is not (it is public).
-    _serve(attendee, editing=attendee.checked_in_at is not None, proof=proof)
-    target = url_for("kiosk.already") if attendee.checked_in_at else url_for("kiosk.details")
+    if attendee.checked_in_at is not None:
+        _serve(attendee, editing=True, proof=proof)
+        target = url_for("kiosk.already")
+    else:
+        target = _first_step(attendee).location
     if request.accept_mimetypes.best == "application/json":
         return jsonify({"redirect": target})
     return redirect(target)
@@ -197,6 +219,10 @@ def walkin():
             attendee = service.register_walkin(db.session, g.event, values)
         except DomainError as exc:
             return _render("walkin.html", status=exc.status, values=values, error=exc)
+        if request.form.get("then") == "phone":
+            # "Type my cards on my phone": their badge and consents on one screen, then the phone's QR.
+            _serve(attendee, review=True, phone=True)
+            return redirect(url_for("kiosk.confirm"))
         _serve(attendee)
         return redirect(url_for("kiosk.details"))  # everyone sees their badge before it prints
     return _render("walkin.html", values=values, error=None)
@@ -213,7 +239,7 @@ def details():
             update_attendee(db.session, attendee, **fields)
         except DomainError as exc:
             return _render("details.html", status=exc.status, attendee=attendee, values=fields, error=exc)
-        return redirect(url_for("kiosk.offer"))
+        return _after_edit("kiosk.offer")
     values = {k: getattr(attendee, k) for k in ("first_name", "last_name", "company", "title", "pronouns")}
     return _render("details.html", attendee=attendee, values=values, error=None)
 
@@ -228,7 +254,7 @@ def _card_step(kind: CardKind, template: str, next_endpoint: str, examples: list
         except DomainError as exc:
             return _render(template, status=exc.status, attendee=attendee, kind=kind.value, cards=items, tags=tags,
                            examples=examples, error=exc, max_length=MAX_CARD_TEXT)
-        return redirect(url_for(next_endpoint))
+        return _after_edit(next_endpoint)
     return _render(template, attendee=attendee, kind=kind.value, cards=padded(attendee, kind, KIOSK_CARD_ITEMS),
                    tags=tags, examples=examples, error=None, max_length=MAX_CARD_TEXT)
 
@@ -253,36 +279,63 @@ def consent():
     """Choose what the screen shows and what a badge scan shares, then check in and print."""
     attendee = _require_serving()
     if request.method == "POST":
-        consent = {"consent_screen": bool(request.form.get("consent_screen")),
-                   "consent_share": request.form.getlist("consent_share")}
-        editing = _editing()
-        try:
-            if editing:
-                # Someone already here came back to edit their cards: save, no second check-in, no badge.
-                # (Without the flag, a checked-in attendee here means another kiosk won the race: see below.)
-                update_attendee(db.session, attendee, **consent)
-            else:
-                result = service.check_in(db.session, g.event, attendee, device=g.gt_device, consent=consent,
-                                          print_badge=True)
-        except service.CheckInConflict:
-            return redirect(url_for("kiosk.already", raced=1))
-        except DomainError as exc:
-            return _render("consent.html", status=exc.status, attendee=attendee, shareable=SHAREABLE, error=exc,
-                           editing=editing)
+        return _check_in_or_save(attendee, "consent.html")
+    return _render("consent.html", attendee=attendee, shareable=SHAREABLE, error=None, editing=_editing(),
+                   chosen=attendee.consent_chosen_at is not None)
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@idempotency.replayable(_this_kiosk)
+def confirm():
+    """One screen to check what they gave before (at home, in the ticket shop): the badge, both cards in short,
+    the consents; "Check me in", or an edit link per part. A walk-in typing their cards on the phone gets it too."""
+    attendee = _require_serving()
+    if request.method == "POST":
+        return _check_in_or_save(attendee, "confirm.html")
+    return _render("confirm.html", **_confirm_context(attendee))
+
+
+def _confirm_context(attendee) -> dict:
+    state = session.get("kiosk") or {}
+    return {"attendee": attendee, "offers": items(attendee, CardKind.offer), "needs": items(attendee, CardKind.need),
+            "shareable": SHAREABLE, "error": None, "editing": _editing(), "phone": bool(state.get("phone")),
+            "chosen": attendee.consent_chosen_at is not None}
+
+
+def _check_in_or_save(attendee, template: str):
+    """The consents as posted, then the check-in (or, for someone already here editing, only a save)."""
+    consent = {"consent_screen": bool(request.form.get("consent_screen")),
+               "consent_share": request.form.getlist("consent_share")}
+    editing = _editing()
+    phone = bool((session.get("kiosk") or {}).get("phone"))
+    try:
         if editing:
-            return _done(attendee, saved=True)
-        return _done(attendee, result.personal_token, result.print_job)
-    return _render("consent.html", attendee=attendee, shareable=SHAREABLE, error=None, editing=_editing())
+            # Someone already here came back to edit their cards: save, no second check-in, no badge.
+            # (Without the flag, a checked-in attendee here means another kiosk won the race: see below.)
+            choose_consents(db.session, attendee, **consent)
+        else:
+            result = service.check_in(db.session, g.event, attendee, device=g.gt_device, consent=consent,
+                                      print_badge=True)
+    except service.CheckInConflict:
+        return redirect(url_for("kiosk.already", raced=1))
+    except DomainError as exc:
+        context = _confirm_context(attendee) if template == "confirm.html" else {
+            "attendee": attendee, "shareable": SHAREABLE, "editing": editing,
+            "chosen": attendee.consent_chosen_at is not None}
+        return _render(template, status=exc.status, **{**context, "error": exc})
+    if editing:
+        return _done(attendee, saved=True)
+    return _done(attendee, result.personal_token, result.print_job, phone=phone)
 
 
-def _done(attendee, token: str | None = None, job=None, *, saved: bool = False):
+def _done(attendee, token: str | None = None, job=None, *, saved: bool = False, phone: bool = False):
     """Finish serving: on to the done screen (a redirect, so a retried or reloaded post does nothing twice).
 
     What it shows stays in the signed session until the next person starts (the start page, the next `_serve`)
     or it goes stale; the personal token is in it only for those seconds, on the tablet that shows it anyway."""
     session.pop("kiosk", None)
     session["kiosk_done"] = {"id": attendee.id, "token": token, "job": job.id if job is not None else None,
-                             "saved": saved, "at": time.time()}
+                             "saved": saved, "phone": phone, "at": time.time()}
     return redirect(url_for("kiosk.done"))
 
 
@@ -301,7 +354,8 @@ def done():
     url = personal_url(shown["token"]) if shown.get("token") else None
     job = db.session.get(PrintJob, shown["job"]) if shown.get("job") else None
     return _render("done.html", attendee=attendee, personal_url=url, qr_svg=personal_qr_svg(url) if url else None,
-                   job=job, saved=shown.get("saved", False), seconds=current_app.config["KIOSK_DONE_SECONDS"])
+                   job=job, saved=shown.get("saved", False), phone=shown.get("phone", False),
+                   seconds=current_app.config["KIOSK_DONE_SECONDS"])
 
 
 @bp.route("/already", methods=["GET", "POST"])

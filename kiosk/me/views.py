@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import idempotency
-from ..attendees.service import SHAREABLE, update_attendee
+from ..attendees.service import SHAREABLE, choose_consents
 from ..cards.service import MAX_CARD_TEXT, event_tags, items_from_form, padded, update_cards
 from ..db import db
 from ..errors import DomainError
@@ -160,7 +160,7 @@ def save_consent():
     attendee = _me(session)
     if attendee is None:
         return redirect(url_for("me.home"))
-    update_attendee(session, attendee, consent_screen=bool(request.form.get("consent_screen")),
+    choose_consents(session, attendee, consent_screen=bool(request.form.get("consent_screen")),
                     consent_share=request.form.getlist("consent_share"))
     flash(_("Saved: from now on we share exactly that."), "success")
     return redirect(url_for("me.home") + "#privacy")

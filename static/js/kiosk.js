@@ -4,6 +4,7 @@
 import { backgroundForms, forgetTyped, goWhenReachable, newKey, submit } from "./forms.js";
 import { heartbeat } from "./heartbeat.js";
 import { openScanner } from "./scan.js";
+import { autoGrow, keyboardInset } from "./typing.js";
 
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
@@ -226,6 +227,7 @@ function setUpPage() {
   liveSearch();
   ticketScanner();
   badgePreview();
+  autoGrow();
 }
 
 // A new person starts here, and the last one is done: nothing typed is kept on the tablet.
@@ -234,5 +236,6 @@ idleReset();
 doneCountdown();
 printStatus();
 heartbeat();
+keyboardInset();
 setUpPage();
 backgroundForms({ onPage: setUpPage });

@@ -3,6 +3,7 @@
 import { setupContacts } from "./contacts.js";
 import { clock, el, openFeed, pageData, secondsUntil } from "./feed.js";
 import { backgroundForms, newKey, retrying } from "./forms.js";
+import { autoGrow, keyboardInset } from "./typing.js";
 
 const data = pageData("me-data");
 const T = data.text;
@@ -140,6 +141,8 @@ setInterval(tick, 1000);
 tick();
 
 const contacts = setupContacts({ data, csrf });
+keyboardInset();
+autoGrow();
 backgroundForms();  // my cards and privacy forms: in the background, kept while the Wi-Fi is away
 
 openFeed({

@@ -194,8 +194,8 @@ def test_a_ticket_qr_held_to_the_camera_opens_that_attendees_badge(live_server, 
     scan = page.get_by_role("button", name="Scan my ticket")
     assert scan.is_visible()  # shown only where a camera can work (secure context with getUserMedia)
     scan.tap()
-    page.wait_for_url("**/kiosk/details", timeout=15_000)
-    assert page.get_by_role("heading").first.inner_text() == "Hi Ana! Is your badge right?"
+    page.wait_for_url("**/kiosk/confirm", timeout=15_000)  # her cards are filled: only a check
+    assert page.get_by_role("heading").first.inner_text() == "Hi Ana! Is all of this right?"
     assert page.locator(".badge-band").inner_text().lower() == "speaker"
     shot(page, "20-ticket-scanned")
     assert not page.context.errors
@@ -269,6 +269,8 @@ def test_an_idle_kiosk_forgets_the_person_and_clears_the_search(live_server, kio
     _start(page, live_server)
     page.locator("#q").fill("ana")
     page.locator("#results .choice-button", has_text="Ana G.").tap()
+    page.wait_for_url("**/kiosk/confirm")
+    page.get_by_role("link", name="Edit my badge").tap()
     page.wait_for_url("**/kiosk/details")
     page.get_by_label("Company").fill("Brightloop GmbH")  # the badge preview follows the correction
     expect(page.locator(".badge-preview .badge-company")).to_have_text("Brightloop GmbH")
@@ -290,11 +292,12 @@ def test_an_idle_kiosk_forgets_the_person_and_clears_the_search(live_server, kio
 
 GERMAN_STEPS = {
     "start": ["Willkommen!", "Gib die ersten Buchstaben deines Namens ein", "Ich bin nicht angemeldet"],
-    "details": ["Hallo Ana! Stimmt dein Namensschild?", "Passt, weiter", "Neu beginnen"],
+    "details": ["Hallo Jonas! Stimmt dein Namensschild?", "Passt, weiter", "Neu beginnen"],
     "offer": ["Ich biete", "Was du anbieten kannst", "Weiter"],
     "need": ["Ich suche", "Was du suchst", "Weiter"],
     "consent": ["Deine Daten, deine Wahl", "Einchecken und Namensschild drucken"],
-    "done": ["Du bist drin, Ana!", "Fertig"],
+    "done": ["Du bist drin, Jonas!", "Fertig"],
+    "confirm": ["Hallo Ana! Stimmt alles?", "Dein Namensschild", "Ändern", "Ich biete", "Ich suche", "Einchecken"],
 }
 
 
@@ -312,8 +315,8 @@ def test_german_from_the_language_switch_on_every_step(live_server, kiosk_event,
         shot(page, f"40-de-{step}")
 
     german("start")
-    page.locator("#q").fill("gar")
-    page.locator("#results .choice-button", has_text="Ana G.").tap()
+    page.locator("#q").fill("jon")  # no cards yet: every step
+    page.locator("#results .choice-button", has_text="Jonas B.").tap()
     page.wait_for_url("**/kiosk/details")
     german("details")
     page.get_by_role("button", name="Passt, weiter").tap()
@@ -326,5 +329,132 @@ def test_german_from_the_language_switch_on_every_step(live_server, kiosk_event,
     page.wait_for_url("**/kiosk/consent")
     german("consent")
     page.get_by_role("button", name="Einchecken und Namensschild drucken").tap()
-    page.get_by_role("heading", name="Du bist drin, Ana!").wait_for()
+    page.get_by_role("heading", name="Du bist drin, Jonas!").wait_for()
     german("done")
+    # Ana filled her cards before: the confirm screen, in German too.
+    _start(page, live_server)
+    page.locator("#q").fill("gar")
+    page.locator("#results .choice-button", has_text="Ana G.").tap()
+    page.wait_for_url("**/kiosk/confirm")
+    german("confirm")
+
+
+def test_cards_filled_before_the_event_check_in_in_three_taps(live_server, kiosk_event, new_context, shot):
+    """Find yourself, confirm, done: what was filled at home is only checked, and nothing is pre-ticked."""
+    live_server.app.config["KIOSK_DONE_SECONDS"] = 30
+    with live_server.db() as s:  # an organizer ticked the screen for her in admin: not her choice, not shown
+        ana = s.get(Attendee, kiosk_event["ana"])
+        ana.consent_screen = True
+        s.commit()
+    page = new_context().new_page()
+    _start(page, live_server)
+    person = TabletUser(page)
+    person.type_into(page.locator("#q"), "ana")
+    person.tap(page.locator("#results .choice-button", has_text="Ana G."))
+
+    page.wait_for_url("**/kiosk/confirm")
+    assert page.locator(".badge-preview .badge-first").inner_text() == "Ana"
+    assert "Brightloop" in page.locator(".badge-preview").inner_text()
+    offer, need = page.locator("#confirm-offer"), page.locator("#confirm-need")
+    assert "I review pitch decks and term sheets" in offer.inner_text() and "Funding" in offer.inner_text()
+    assert "A designer for our landing page" in need.inner_text()
+    assert offer.bounding_box()["y"] < need.bounding_box()["y"]  # "I can offer" first
+    assert page.locator("input[type=checkbox]:checked").count() == 0
+    for name in ("Edit my badge", "Edit what I offer", "Edit what I'm looking for"):
+        assert page.get_by_role("link", name=name).is_visible()
+    shot(page, "30-confirm")
+    person.tap(page.get_by_role("button", name="Check me in"))
+
+    page.get_by_role("heading", name="You're in, Ana!").wait_for()
+    assert page.locator(".personal-qr svg").is_visible()
+    person.tap(page.get_by_role("link", name="Done"))
+    page.wait_for_url(re.compile(r"/kiosk/$"))
+    assert person.taps - person.field_taps == 3, f"{person.taps - person.field_taps} taps"
+    with live_server.db() as s:
+        ana = s.get(Attendee, kiosk_event["ana"])
+        assert ana.checked_in_at is not None and not ana.consent_screen and ana.consent_share == []
+    assert not page.context.errors
+
+
+LONG_FIRST, LONG_LAST = "Bartholomäus-Maximilian", "Wolfeschlegelsteinhausen-Bergerdorff-Ö"  # 62 characters
+LONG_OFFER = ("Ich begleite Teams bei der Einführung von Barrierefreiheit in bestehende Produkte: Audits nach WCAG 2.2, "
+              "Schulungen für Entwicklerinnen und Designer, Prüfungen mit Screenreadern (NVDA, JAWS, VoiceOver, "
+              "TalkBack), dazu Beratung zur EU-Richtlinie 2019/882, die ab Juni 2025 für viele digitale Produkte "
+              "gilt. Gern zeige ich an einem echten Formular, wo Menschen mit Tastatur oder Screenreader "
+              "hängenbleiben, und wie man es mit wenig Aufwand repariert.")
+LONG_OFFER_2 = ("Außerdem: Einführung in automatisierte Tests mit axe-core und Playwright, damit Barrierefreiheit "
+                "nicht nach dem nächsten Release wieder verschwindet, "
+                "und Checklisten für Reviews.")
+
+# Elements whose text is cut off: content wider or taller than a box that hides the rest, a field that must be
+# scrolled inside, or anything reaching past the right edge of the screen.
+_CLIPPED_JS = """() => {
+  const cut = [];
+  for (const el of document.querySelectorAll('main *')) {
+    const style = getComputedStyle(el);
+    if (style.display === 'none' || style.visibility === 'hidden' || el.closest('.sr-only, [hidden]')) continue;
+    const hides = ['hidden', 'clip'].includes(style.overflowX) || ['hidden', 'clip'].includes(style.overflowY);
+    const over = el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1;
+    if ((hides || el.tagName === 'TEXTAREA' || el.tagName === 'INPUT') && over && el.type !== 'checkbox')
+      cut.push(el.tagName + '.' + el.className + ': ' + (el.value || el.textContent).slice(0, 40));
+    if (el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+      cut.push('past the edge: ' + el.tagName + '.' + el.className);
+  }
+  if (document.documentElement.scrollWidth > document.documentElement.clientWidth) cut.push('page scrolls sideways');
+  return cut;
+}"""
+
+
+@pytest.mark.parametrize("viewport", [PORTRAIT, {"width": 1024, "height": 768}], ids=["portrait", "landscape"])
+def test_a_long_name_and_a_long_card_are_never_cut_off(live_server, kiosk_event, new_context, shot, viewport):
+    with live_server.db() as s:
+        from kiosk.models import Event
+        from tests.factories import make_attendee
+        make_attendee(s, s.get(Event, kiosk_event["event_id"]), first_name=LONG_FIRST, last_name=LONG_LAST,
+                      company="Gesellschaft für barrierefreie digitale Kommunikation und Teilhabe mbH",
+                      title="Leitende Beraterin für Barrierefreiheit",
+                      offers=[LONG_OFFER, LONG_OFFER_2], needs=[{"text": "Kundinnen im öffentlichen Dienst",
+                                                                  "tags": ["Hiring"]}])
+        s.commit()
+    assert len(f"{LONG_FIRST} {LONG_LAST}") >= 60 and len(LONG_OFFER) + len(LONG_OFFER_2) >= 600
+    name = "portrait" if viewport["width"] < viewport["height"] else "landscape"
+    page = new_context(viewport=viewport).new_page()
+    _start(page, live_server)
+    page.locator("#q").fill("barth")
+    choice = page.locator("#results .choice-button", has_text=LONG_FIRST)
+    choice.wait_for()
+    assert page.evaluate(_CLIPPED_JS) == []
+    shot(page, f"40-long-results-{name}")
+    choice.tap()
+
+    page.wait_for_url("**/kiosk/confirm")
+    for text in (LONG_FIRST, LONG_OFFER, LONG_OFFER_2, "Teilhabe mbH"):
+        assert text in page.locator("main").inner_text().replace("\n", " ")
+    assert page.evaluate(_CLIPPED_JS) == []
+    shot(page, f"41-long-confirm-{name}")
+
+    page.get_by_role("link", name="Edit what I offer").tap()
+    page.wait_for_url("**/kiosk/offer")
+    field = page.locator("textarea[name=offer-0-text]")
+    assert field.input_value() == LONG_OFFER
+    assert page.evaluate(_CLIPPED_JS) == []  # the field grew to its whole text: nothing to scroll inside it
+    shot(page, f"42-long-offer-{name}")
+    # Enter is a new line in a card, never a submit.
+    field.focus()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("Und Kaffee.")
+    assert page.url.endswith("/kiosk/offer") and field.input_value().endswith("\nUnd Kaffee.")
+
+    # The on-screen keyboard takes half the screen (the layout shrinks: interactive-widget=resizes-content):
+    # Continue stays in view above it while the person types at the top of the form.
+    page.set_viewport_size({"width": viewport["width"], "height": viewport["height"] // 2})
+    page.locator("textarea[name=offer-0-text]").focus()
+    page.evaluate("window.scrollTo(0, 0)")
+    button = page.get_by_role("button", name="Continue").bounding_box()
+    assert 0 <= button["y"] and button["y"] + button["height"] <= viewport["height"] // 2 + 1, button
+    shot(page, f"43-long-offer-keyboard-{name}", full_page=False)
+    page.get_by_role("button", name="Continue").tap()
+    page.wait_for_url("**/kiosk/confirm")
+    assert "Und Kaffee." in page.locator("#confirm-offer").inner_text()
+    assert not page.context.errors

@@ -83,12 +83,12 @@ def test_the_idle_reset_offline_clears_the_screen_and_starts_over_once_online(li
     page.goto(f"{live_server.url}/kiosk/")
     page.locator("#q").fill("Ana")
     page.locator("#results .choice-button", has_text="Ana G.").tap()
-    page.wait_for_url("**/kiosk/details")
+    page.wait_for_url("**/kiosk/confirm")  # her cards are filled: the one screen to check them
     expect(page.locator("main")).to_contain_text("Brightloop")
     context.set_offline(True)
     expect(page.locator("main")).not_to_contain_text("Brightloop", timeout=6000)  # nothing of Ana left on screen
     expect(_banner(page)).not_to_be_empty()
-    assert page.url.endswith("/kiosk/details")  # waiting, not on the browser's error page
+    assert page.url.endswith("/kiosk/confirm")  # waiting, not on the browser's error page
     context.set_offline(False)
     page.wait_for_url(f"{live_server.url}/kiosk/")
     expect(page.locator("form.search")).to_be_visible()

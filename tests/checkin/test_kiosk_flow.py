@@ -88,22 +88,23 @@ def test_pre_registered_attendee_checks_in_and_gets_matched(app, kiosk_client, e
         s.commit()
     csrf = _csrf(kiosk_client)
     r = choose_at_kiosk(kiosk_client, "Ana García", csrf)
-    assert r.headers["Location"].endswith("/kiosk/details")
+    # Her cards were filled before the event: one screen to check them, with an edit link per part.
+    assert r.headers["Location"].endswith("/kiosk/confirm")
     page = kiosk_client.get("/kiosk/details").get_data(as_text=True)
     assert "Hi Ana!" in page and "Brightloop" in page
     r = kiosk_client.post("/kiosk/details", data={"first_name": "Ana", "last_name": "García", "company": "Brightloop",
                                                   "title": "Founder", "pronouns": "she/her", "csrf_token": csrf})
-    assert r.headers["Location"].endswith("/kiosk/offer")
+    assert r.headers["Location"].endswith("/kiosk/confirm")
     offer_page = kiosk_client.get("/kiosk/offer").get_data(as_text=True)
     assert "I can offer" in offer_page and "I review pitch decks" in offer_page
     r = kiosk_client.post("/kiosk/offer", data={**card_form("offer", [("I review pitch decks and term sheets",
                                                                         ["Funding"]), "Intros to angels", ""]),
                                                 "csrf_token": csrf})
-    assert r.headers["Location"].endswith("/kiosk/need")
+    assert r.headers["Location"].endswith("/kiosk/confirm")
     r = kiosk_client.post("/kiosk/need", data={**card_form("need", [("A designer for our landing page", ["Design"])]),
                                                "csrf_token": csrf})
-    assert r.headers["Location"].endswith("/kiosk/consent")
-    done = kiosk_client.post("/kiosk/consent", data={"consent_screen": "1", "consent_share": ["email", "company"],
+    assert r.headers["Location"].endswith("/kiosk/confirm")
+    done = kiosk_client.post("/kiosk/confirm", data={"consent_screen": "1", "consent_share": ["email", "company"],
                                                      "csrf_token": csrf}, follow_redirects=True)
     html = done.get_data(as_text=True)
     assert done.status_code == 200 and "You're in, Ana!" in html and "<svg" in html
@@ -219,8 +220,8 @@ def test_a_reprint_queues_a_second_badge_and_revokes_the_printed_one(app, kiosk_
 def test_a_ticket_scan_finds_the_attendee(kiosk_client, event_people):
     csrf = _csrf(kiosk_client)
     r = kiosk_client.post("/kiosk/ticket", data={"code": "T-101", "csrf_token": csrf})
-    assert r.headers["Location"].endswith("/kiosk/details")
-    assert "Hi Ben!" in kiosk_client.get("/kiosk/details").get_data(as_text=True)
+    assert r.headers["Location"].endswith("/kiosk/confirm")  # his cards are filled: only a check
+    assert "Hi Ben!" in kiosk_client.get("/kiosk/confirm").get_data(as_text=True)
     miss = kiosk_client.post("/kiosk/ticket", data={"code": "NOPE-1", "csrf_token": csrf})
     assert miss.status_code == 404 and "could not find that ticket" in miss.get_data(as_text=True)
 
@@ -237,10 +238,12 @@ def test_scanning_a_pretix_ticket_qr_finds_its_attendee(app, kiosk_client, event
         import_attendees(db.session, db.session.get(Event, event_people["event_id"]), checkin_list.read_bytes())
         db.session.commit()
     csrf = _csrf(kiosk_client)
-    for secret, name in (("99zwd278wsqu5asj6hu396mvm4a4dmcd", "思远"), ("rzb4cpdrzzx9n7athgbpkwe59wwdsfu9", "ليلى")):
+    # 思远 answered both of the ticket shop's card questions (only a check at the kiosk), ليلى only one.
+    for secret, name, step in (("99zwd278wsqu5asj6hu396mvm4a4dmcd", "思远", "confirm"),
+                               ("rzb4cpdrzzx9n7athgbpkwe59wwdsfu9", "ليلى", "details")):
         r = kiosk_client.post("/kiosk/ticket", data={"code": secret, "csrf_token": csrf})
-        assert r.headers["Location"].endswith("/kiosk/details")
-        page = kiosk_client.get("/kiosk/details").get_data(as_text=True)
+        assert r.headers["Location"].endswith(f"/kiosk/{step}")
+        page = kiosk_client.get(f"/kiosk/{step}").get_data(as_text=True)
         assert f"Hi {name}!" in page and secret not in page
     # Exact: a secret is case-sensitive, and it is not a badge token.
     upper = kiosk_client.post("/kiosk/ticket", data={"code": "99ZWD278WSQU5ASJ6HU396MVM4A4DMCD", "csrf_token": csrf})
@@ -330,7 +333,7 @@ def test_continue_keeps_each_items_own_tags(app, kiosk_client, event_people):
     checked = re.findall(r'name="need-(\d)-tags" value="([^"]+)" checked', page)
     assert sorted(checked) == [("0", "Funding"), ("1", "Design"), ("1", "Software")]
     # Continue: post back exactly what the page's form holds, as a browser would.
-    assert kiosk_client.post("/kiosk/need", data=form_values(page, "need-0-text")).headers["Location"].endswith("/kiosk/consent")
+    assert kiosk_client.post("/kiosk/need", data=form_values(page, "need-0-text")).headers["Location"].endswith("/kiosk/confirm")
     with app.app_context():
         ana = db.session.get(Attendee, event_people["ana"])
         assert [(c.text, c.tags) for c in ana.cards_of(CardKind.need)] == [
