@@ -7,7 +7,6 @@ into the signed session, and the browser is redirected to `/p/` at once.
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session as browser_session, url_for
-from flask_babel import gettext as _
 
 from .. import idempotency
 from ..attendees.service import SHAREABLE
