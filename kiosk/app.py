@@ -6,6 +6,7 @@ import os
 from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context, redirect, request, session, url_for
+from flask.globals import request_ctx
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -51,6 +52,10 @@ CAPABILITIES = (idempotency, matching, badges, auth_views, admin_views, api, bad
                 report_commands, retention_commands, round_commands)
 
 LANGUAGES = ["en", "de"]
+
+
+#: Sent by static/js/forms.js with the forms it posts in the background.
+BACKGROUND_FORM_HEADER = "X-Background-Form"
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -106,6 +111,18 @@ def create_app(config: dict | None = None) -> Flask:
         held = len(getattr(getattr(socketio, "server", None) and socketio.server.eio, "sockets", {}) or {})
         return {"app": "givetake", "ok": True, "instance": instance_fingerprint(), "pid": os.getpid(),
                 "sockets": held}
+
+    @app.after_request
+    def _flashes_outlive_the_background_fetch(response):
+        """static/js/forms.js posts a form with fetch, which follows the redirect and so renders (and uses up) the
+        next page's messages ("Saved."), then has the browser load that page itself. The followed GET still carries
+        the post's `X-Background-Form` header (fetch keeps headers across a redirect): give the messages it read
+        back to the session, for the load that shows them."""
+        if request.method == "GET" and request.headers.get(BACKGROUND_FORM_HEADER):
+            read = getattr(request_ctx._get_current_object(), "flashes", None)
+            if read:
+                session["_flashes"] = list(read)
+        return response
 
     @app.after_request
     def _security_headers(response):

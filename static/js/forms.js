@@ -132,7 +132,9 @@ export async function submit(form, submitter = null) {
   submitter?.setAttribute("aria-busy", "true");
   const url = new URL(form.getAttribute("action") || "", location.href);  // a button named "action" hides form.action
   const response = await retrying((signal) => fetch(url, {
-    method: "POST", body, redirect: "follow", credentials: "same-origin", signal, headers: { Accept: "text/html" },
+    method: "POST", body, redirect: "follow", credentials: "same-origin", signal,
+    // X-Background-Form: the page the redirect leads to keeps its messages ("Saved.") for the load below (kiosk/app.py)
+    headers: { Accept: "text/html", "X-Background-Form": "1" },
   }));
   if (response.ok && response.redirected) {
     sessionStorage.removeItem(storeKey(form));

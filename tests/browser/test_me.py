@@ -82,3 +82,19 @@ def test_the_phone_hears_live_that_it_will_be_paired_in_the_next_round(live_serv
     expect(page.locator("#waiting")).to_be_visible(timeout=5000)
     expect(page.locator("#no-matches")).to_be_hidden()
     assert context.errors == []
+
+
+def test_saving_cards_on_the_phone_says_saved(live_server, screen_event, new_context):
+    """forms.js posts in the background and fetch follows the redirect, which used to use up the page's "Saved."
+    message before the browser loaded the page itself: the phone saved silently."""
+    ana = api_check_in(live_server, screen_event, screen_event["ana"])
+    drain(live_server)
+    context = new_context(device=None, viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(ana["personal_url"].replace("https://give.example.org", live_server.url))
+    offer = page.locator("textarea[name='offer-0-text']")
+    offer.fill("Intros to design leads in Lisbon")
+    page.locator(".cards-form button[type=submit]").tap()
+    expect(page.locator(".flash", has_text="Saved")).to_be_visible()
+    expect(page.locator("textarea[name='offer-0-text']")).to_have_value("Intros to design leads in Lisbon")
+    assert context.errors == []
