@@ -129,6 +129,8 @@ function liveSearch() {
   }
 
   input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 180); });
+  // Typed before this script ran (a quick hand, a slow tablet): search for it now, not at the next keystroke.
+  if (input.value.trim()) search();
   addEventListener("online", () => { if (results.querySelector(".no-connection")) search(); });
   // A USB ticket scanner types the code and Enter: an entry with a digit and no space is a ticket, not a name
   // (short references like "T-100" included; nobody's name has digits).

@@ -33,7 +33,15 @@ def _screen(url: str, cert: str, slug: str, token: str,
         matches.append(payload)
         got.set()
     client.on("match", on_match)
-    client.connect(url, transports=transports, wait_timeout=10)
+    # A first connection to a process still warming up can miss its namespace answer; feed.js reconnects then,
+    # and so does this (a config that breaks websockets, such as the Host header without its port, fails every try).
+    for attempt in range(3):
+        try:
+            client.connect(url, transports=transports, wait_timeout=15)
+            break
+        except socketio.exceptions.ConnectionError:
+            if attempt == 2:
+                raise
     assert client.call("join", {"role": "screen", "event": slug, "token": token}, timeout=10)["ok"]
     return client, matches, got
 
