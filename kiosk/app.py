@@ -119,7 +119,7 @@ def create_app(config: dict | None = None) -> Flask:
         the post's `X-Background-Form` header (fetch keeps headers across a redirect): give the messages it read
         back to the session, for the load that shows them."""
         if request.method == "GET" and request.headers.get(BACKGROUND_FORM_HEADER):
-            read = getattr(request_ctx._get_current_object(), "flashes", None)
+            read = getattr(request_ctx, "flashes", None)
             if read:
                 session["_flashes"] = list(read)
         return response

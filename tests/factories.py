@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import itertools
+import time
 from html.parser import HTMLParser
 
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from kiosk.attendees.service import create_attendee
 from kiosk.cards.service import set_cards
 from kiosk.events.service import create_event
-from kiosk.models import CardKind
+from kiosk.db import db
+from kiosk.models import CardKind, Match
 
 _counter = itertools.count(1)
 
@@ -137,3 +140,15 @@ def api_grant(base_url: str, slug: str, kiosk_token: str, name: str) -> str:
                            headers=headers, timeout=30)
     assert chosen.status_code == 200, chosen.text
     return chosen.json()["grant"]
+
+
+def wait_for_matches(app, attendee_id: int, timeout: float = 20) -> list[Match]:
+    """The attendee's stored matches, once the matcher has made any (an empty list after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.app_context():
+            rows = db.session.scalars(select(Match).where((Match.a_id == attendee_id) | (Match.b_id == attendee_id))).all()
+            if rows:
+                return rows
+        time.sleep(0.05)
+    return []

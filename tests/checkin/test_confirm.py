@@ -3,14 +3,13 @@ a walk-in checks in with a name and consents and types the cards on their own ph
 from __future__ import annotations
 
 import re
-import time
 
 from sqlalchemy import select
 
 from kiosk.db import db
-from kiosk.models import Attendee, CardKind, Event, Match, utcnow
+from kiosk.models import Attendee, CardKind, Event, utcnow
 from tests.conftest import csrf_from
-from tests.factories import card_form, choose_at_kiosk, make_attendee
+from tests.factories import card_form, choose_at_kiosk, make_attendee, wait_for_matches
 
 
 def _csrf(client, url="/kiosk/"):
@@ -96,16 +95,6 @@ def test_a_confirm_sent_twice_checks_in_once(app, kiosk_client, event_people):
         assert len(db.session.scalars(select(PrintJob).where(PrintJob.attendee_id == event_people["ana"])).all()) == 1
 
 
-def _wait_for_match(app, attendee_id: int, timeout: float = 20) -> list[Match]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with app.app_context():
-            rows = db.session.scalars(select(Match).where((Match.a_id == attendee_id) | (Match.b_id == attendee_id))).all()
-            if rows:
-                return rows
-        time.sleep(0.05)
-    return []
-
 
 def test_a_walk_in_checks_in_quickly_and_types_the_cards_on_their_phone(app, kiosk_client, event_people):
     with app.app_context():
@@ -143,5 +132,5 @@ def test_a_walk_in_checks_in_quickly_and_types_the_cards_on_their_phone(app, kio
     assert 'id="cards-prompt"' not in phone.get("/me").get_data(as_text=True)
     # Like a kiosk edit: the matcher hears of it and finds Ben (who offers design, looks for term-sheet feedback);
     # with empty cards at check-in there was nobody to match her with.
-    matches = _wait_for_match(app, zaneta_id)
+    matches = wait_for_matches(app, zaneta_id)
     assert [tuple(sorted((m.a_id, m.b_id))) for m in matches] == [tuple(sorted((zaneta_id, event_people["ben"])))]

@@ -9,25 +9,14 @@ from sqlalchemy import select
 from kiosk.cards.service import set_cards
 
 from kiosk.db import db
-from kiosk.models import Attendee, CardKind, Event, Match, PrintJob, PrintStatus, RevokedBadgeToken
-from kiosk.tokens import hash_token
+from kiosk.models import Attendee, CardKind, Event, PrintJob, PrintStatus, RevokedBadgeToken
 from tests.conftest import csrf_from
-from tests.factories import card_form, choose_at_kiosk, form_values
+from tests.factories import card_form, choose_at_kiosk, form_values, wait_for_matches
 
 
 def _csrf(client, url="/kiosk/"):
     return csrf_from(client.get(url).get_data(as_text=True))
 
-
-def _wait_for_matches(app, attendee_id: int, timeout: float = 20) -> list[Match]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with app.app_context():
-            rows = db.session.scalars(select(Match).where((Match.a_id == attendee_id) | (Match.b_id == attendee_id))).all()
-            if rows:
-                return rows
-        time.sleep(0.05)
-    return []
 
 
 def test_an_unpaired_browser_sees_the_pairing_screen_and_no_data(client, event_people):
@@ -116,7 +105,7 @@ def test_pre_registered_attendee_checks_in_and_gets_matched(app, kiosk_client, e
         assert ana.consent_screen and ana.consent_share == ["email", "company"]
         assert [c.text for c in ana.cards_of(CardKind.offer)] == ["I review pitch decks and term sheets", "Intros to angels"]
         assert ana.personal_token_hash is not None
-    matches = _wait_for_matches(app, event_people["ana"])
+    matches = wait_for_matches(app, event_people["ana"])
     assert [(m.a_id, m.b_id) for m in matches] == [tuple(sorted((event_people["ana"], event_people["ben"])))]
     assert matches[0].direction == "both" and matches[0].reasons and matches[0].starter
     # The kiosk forgot Ana: the next person starts from scratch.
