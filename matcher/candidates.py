@@ -18,8 +18,13 @@ NEIGHBOUR_CARDS = 6
 CANDIDATES_PER_K = 1.5
 #: Terms and tags at most this frequent nominate every pair that shares them in a large round.
 RARE_DF = 24
-#: Pairs per chunk when gathering semantic vectors for exact pair scores (bounds memory).
-PAIR_CHUNK = 65536
+#: Card pairs per chunk when gathering semantic vectors for exact pair scores: two gathers of this many 384-float
+#: rows are alive at once (65,536 made 200 MB; this, 25 MB, at the same speed).
+PAIR_CHUNK = 8192
+#: Card rows assigned to k-means cells at once (a rows x cells block), and person pairs scored at once by
+#: PresentCards.directional: unchunked, these intermediates grew to gigabytes at 100,000 people.
+SCORE_CHUNK = 4096
+PERSON_PAIR_CHUNK = 65_536
 
 Graph = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # (ids, u, v, weight), u < v indexing ids
 #: (rule, group code of each id): who may meet whom by group (matcher.profiles.GROUP_RULES), or None for anyone.
@@ -199,6 +204,13 @@ class PresentCards:
     def directional(self, givers: np.ndarray, takers: np.ndarray) -> np.ndarray:
         """Exact s(giver -> taker) for arrays of round indices: best offer/need card pair, as in suggest."""
         out = np.zeros(len(givers), dtype=np.float64)
+        for start in range(0, len(givers), PERSON_PAIR_CHUNK):
+            sl = slice(start, start + PERSON_PAIR_CHUNK)
+            out[sl] = self._directional(givers[sl], takers[sl])
+        return out
+
+    def _directional(self, givers: np.ndarray, takers: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(givers), dtype=np.float64)
         n_off = np.diff(self.ptr[OFFER])[givers]
         n_need = np.diff(self.ptr[NEED])[takers]
         sizes = n_off * n_need
@@ -274,10 +286,13 @@ def ivf_neighbours(query: np.ndarray, base: np.ndarray, c: int, rng: np.random.G
                 if len(members):
                     mean = members.sum(axis=0)
                     centroids[cell] = mean / max(float(np.linalg.norm(mean)), 1e-12)
-        cells = np.argmax(base @ centroids.T, axis=1)
-        nearest = query @ centroids.T
         probes = min(probes, n_cells)
-        probe = np.argpartition(-nearest, probes - 1, axis=1)[:, :probes]
+        cells = np.concatenate([np.argmax(base[i:i + SCORE_CHUNK] @ centroids.T, axis=1)
+                                for i in range(0, len(base), SCORE_CHUNK)])
+        probe = np.empty((len(query), probes), dtype=np.int64)  # (filled in place: a slice would keep each
+        for i in range(0, len(query), SCORE_CHUNK):             # chunk's whole argpartition alive)
+            near = query[i:i + SCORE_CHUNK] @ centroids.T
+            probe[i:i + SCORE_CHUNK] = np.argpartition(-near, probes - 1, axis=1)[:, :probes]
     qi, bi, sims = [], [], []
     n_groups = int(max(cells.max(), probe.max())) + 2
     order = np.argsort(cells, kind="stable")
@@ -292,13 +307,15 @@ def ivf_neighbours(query: np.ndarray, base: np.ndarray, c: int, rng: np.random.G
         if len(members) == 0:
             continue
         asking = probe_q[p_order[p_bounds[cell]:p_bounds[cell + 1]]]
-        for start in range(0, len(asking), 4096):
-            q = asking[start:start + 4096]
+        for start in range(0, len(asking), 1024):  # (identical cards share a cell: a block can be 1024 x 1000s)
+            q = asking[start:start + 1024]
             block = query[q] @ base[members].T
             take = min(c, len(members))
             # A little seeded noise spreads exact ties (people with identical cards) over all of them; otherwise
             # every query would nominate the same few rows and the round's graph would be a star.
-            jittered = block + rng.uniform(0.0, 1e-4, size=block.shape).astype(block.dtype)
+            jittered = rng.random(block.shape, dtype=np.float32)
+            jittered *= np.float32(1e-4)
+            jittered += block
             top = np.argpartition(-jittered, take - 1, axis=1)[:, :take] if take < len(members) else \
                 np.broadcast_to(np.arange(len(members)), (len(q), len(members)))
             qi.append(np.repeat(q, take))

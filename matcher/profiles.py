@@ -1,6 +1,7 @@
 """What the engine takes in: Card and Profile, their limits, and the errors for input it cannot take."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -92,6 +93,11 @@ class Profile:
     #: The organizer's group (mentors, founders...), any hashable label or id; None for nobody's group. Whether
     #: two groups may meet is the engine's `group_rule`, not the profile's.
     group: str | int | None = None
+
+    def without_embeddings(self) -> "Profile":
+        """The same person with no vectors on the cards (what the engine keeps: its stores hold the vectors)."""
+        return dataclasses.replace(self, offers=[dataclasses.replace(c, embedding=None) for c in self.offers],
+                                   needs=[dataclasses.replace(c, embedding=None) for c in self.needs])
 
 
 def check_profile(profile: Profile) -> None:

@@ -8,6 +8,15 @@ import numpy as np
 from .lexical import LexicalIndex
 from .profiles import NEED, OFFER, Card, Profile, UnknownProfile
 
+#: From this many card rows of one kind on, each card also keeps a COARSE_DIM projection of its vector, and live
+#: suggestions scan those first (MatchEngine.ranked): at 100,000 people the full vectors are 230 MB a kind, and
+#: reading them twice per suggestion took 36 ms.
+COARSE_MIN_ROWS = 40_000
+#: Dimensions of the projection (the top right singular vectors of a sample of both kinds' vectors).
+COARSE_DIM = 64
+#: Rows sampled to fit the projection.
+COARSE_SAMPLE = 20_000
+
 
 class CardStore:
     """Rows of one kind of card: semantic vectors, owner slot, tags; grown by doubling, freed rows reused."""
@@ -21,18 +30,22 @@ class CardStore:
         self.tag_rows: dict[str, set[int]] = {}
         self.free: list[int] = []
         self.size = 0  # high-water mark: rows >= size were never used
+        #: The vectors projected to COARSE_DIM dimensions (None until the roster turns projections on).
+        self.coarse: np.ndarray | None = None
 
-    def add(self, slot: int, card: Card, vector: np.ndarray | None) -> int:
+    def add(self, slot: int, card: Card, vector: np.ndarray | None, projection: np.ndarray | None = None) -> int:
         if self.free:
             row = self.free.pop()
         else:
             row = self.size
             self.size += 1
             if row >= len(self.owner):
-                self._grow()
+                self._grow(2 * len(self.owner))
         self.owner[row] = slot
         if vector is not None:
             self.vectors[row] = vector
+            if projection is not None:
+                self.coarse[row] = vector @ projection
         self.cards[row] = card
         self.n_tags[row] = len(card.tag_keys)
         for tag in card.tag_keys:
@@ -48,6 +61,8 @@ class CardStore:
                 del self.tag_rows[tag]
         self.owner[row] = -1
         self.vectors[row] = 0.0
+        if self.coarse is not None:
+            self.coarse[row] = 0.0
         self.n_tags[row] = 0.0
         # Keep the free list sorted descending so the lowest row is reused first (deterministic layout).
         self.free.append(row)
@@ -69,11 +84,19 @@ class CardStore:
         np.divide(out, denom, out=out, where=denom > 0)
         return out
 
-    def _grow(self) -> None:
-        cap = 2 * len(self.owner)
+    def reserve(self, rows: int) -> None:
+        """Room for `rows` more cards without growing again (a batch of known size: no doubling's spare half)."""
+        if self.size + rows > len(self.owner):
+            self._grow(self.size + rows)
+
+    def _grow(self, cap: int) -> None:
         vectors = np.zeros((cap, self.dim), dtype=np.float32)
         vectors[: len(self.vectors)] = self.vectors
         self.vectors = vectors
+        if self.coarse is not None:
+            coarse = np.zeros((cap, self.coarse.shape[1]), dtype=np.float32)
+            coarse[: len(self.coarse)] = self.coarse
+            self.coarse = coarse
         self.owner = np.concatenate([self.owner, np.full(cap - len(self.owner), -1, dtype=np.int64)])
         self.n_tags = np.concatenate([self.n_tags, np.zeros(cap - len(self.n_tags))])
 
@@ -84,8 +107,11 @@ class Roster:
     Slots are reused lowest first, like card rows, so the same calls give the same layout.
     """
 
-    def __init__(self, dim: int, vectors: bool):
+    def __init__(self, dim: int, vectors: bool, coarse_min_rows: int = COARSE_MIN_ROWS):
         self.has_vectors = vectors  # cards keep their semantic vectors (not with a lexical-only encoder)
+        self.coarse_min_rows = coarse_min_rows
+        #: dim x COARSE_DIM, once a store reached coarse_min_rows rows (fitted then, kept for the event).
+        self.projection: np.ndarray | None = None
         self.stores = {OFFER: CardStore(dim), NEED: CardStore(dim)}
         self.lexical = LexicalIndex()
         self.profiles: dict[int, Profile] = {}
@@ -115,13 +141,47 @@ class Roster:
         group = profile.group
         self.group[slot] = -1 if group is None else self._group_codes.setdefault(group, len(self._group_codes))
         rows: dict[str, list[int]] = {OFFER: [], NEED: []}
-        for kind, cards in ((OFFER, profile.offers), (NEED, profile.needs)):
-            for card in cards:
-                row = self.stores[kind].add(slot, card, card.embedding if self.has_vectors else None)
+        # The vectors live in the stores; a second copy on every kept card was a third of the memory at 100,000.
+        bare = profile.without_embeddings()
+        for kind, cards, kept in ((OFFER, profile.offers, bare.offers), (NEED, profile.needs, bare.needs)):
+            for card, keep in zip(cards, kept):
+                row = self.stores[kind].add(slot, keep, card.embedding if self.has_vectors else None,
+                                            self.projection)
                 self.lexical.add(kind, row, card.text)
                 rows[kind].append(row)
         self.rows[pid] = rows
-        self.profiles[pid] = profile
+        self.profiles[pid] = bare
+
+    def reserve(self, profiles: Iterable[Profile]) -> None:
+        """Make room for a batch's cards in one step per kind."""
+        profiles = list(profiles)
+        self.stores[OFFER].reserve(sum(len(p.offers) for p in profiles))
+        self.stores[NEED].reserve(sum(len(p.needs) for p in profiles))
+
+    @property
+    def coarse_ready(self) -> bool:
+        """Whether cards carry projections (live suggestions then scan them first)."""
+        return self.projection is not None
+
+    def maybe_project(self) -> None:
+        """Turn projections on once a store holds coarse_min_rows rows: fit them on a sample, project every row."""
+        if self.projection is not None or not self.has_vectors:
+            return
+        if max(store.size for store in self.stores.values()) < max(self.coarse_min_rows, 1):
+            return
+        rng = np.random.default_rng(0)  # part of the index, not of any round's seed: the same cards, the same fit
+        used = [(store, np.flatnonzero(store.owner[:store.size] >= 0)) for store in self.stores.values()]
+        total = sum(len(rows) for _, rows in used)
+        # The sample's rows only (copying every vector first doubled the memory at 100,000 people).
+        share = min(1.0, COARSE_SAMPLE / max(total, 1))
+        sample = np.concatenate([store.vectors[np.sort(rng.choice(rows, size=int(round(len(rows) * share)),
+                                                                  replace=False))] for store, rows in used])
+        dims = min(COARSE_DIM, sample.shape[1], len(sample))
+        # Uncentred: the top right singular vectors keep most of each vector's energy, so dot products survive.
+        _, _, vt = np.linalg.svd(sample.astype(np.float64), full_matrices=False)
+        self.projection = np.ascontiguousarray(vt[:dims].T, dtype=np.float32)
+        for store in self.stores.values():
+            store.coarse = store.vectors @ self.projection
 
     def remove(self, pid: int) -> None:
         """Free a person's card rows and slot."""
