@@ -106,8 +106,9 @@ def sparse_graph(roster: Roster, fusion: Fusion, ids: np.ndarray, k: int,
             q_rows, b_rows = cards.rows[kind], cards.rows[other]
             if len(q_rows) == 0 or len(b_rows) == 0:
                 continue
-            qi, bi, sim = ivf_neighbours(roster.stores[kind].vectors[q_rows], roster.stores[other].vectors[b_rows],
-                                         NEIGHBOUR_CARDS, rng)
+            # Rows of the stores gathered as needed: copies of every vector were 460 MB at 100,000 people.
+            qi, bi, sim = ivf_neighbours(Gathered(roster.stores[kind].vectors, q_rows),
+                                         Gathered(roster.stores[other].vectors, b_rows), NEIGHBOUR_CARDS, rng)
             q_owner = cards.owner_index(kind, q_rows[qi])
             b_owner = cards.owner_index(other, b_rows[bi])
             givers.append(q_owner if forward else b_owner)
@@ -117,35 +118,8 @@ def sparse_graph(roster: Roster, fusion: Fusion, ids: np.ndarray, k: int,
     givers.append(g_rare)
     takers.append(t_rare)
     approx.append(np.full(len(g_rare), 2.0))  # a shared rare word or tag is always worth an exact look
-    g = np.concatenate(givers) if givers else np.zeros(0, np.int64)
-    t = np.concatenate(takers) if takers else np.zeros(0, np.int64)
-    a = np.concatenate(approx) if approx else np.zeros(0)
-    keep = g != t
-    if groups is not None:  # before the per-person cut: candidates are all people one may meet
-        rule, codes = groups
-        keep &= groups_allow(rule, codes[g], codes[t])
-    g, t, a = g[keep], t[keep], a[keep]
-    # Best approximate candidates per person (as either end), then the union as unordered pairs.
-    x = np.concatenate([g, t])
-    y = np.concatenate([t, g])
-    sc = np.concatenate([a, a])
-    # Several cards can nominate the same partner: keep each partner once, at its best similarity. One
-    # float sort key does it (pair, then similarity descending); similarities lie in [-1, 2].
-    pair_key = x * n + y
-    order = np.argsort(pair_key * 4.0 + (2.0 - sc), kind="stable")
-    pair_key, sc = pair_key[order], sc[order]
-    # (np.r_[True, ...] of an empty array has one element: guard it, a round may have no candidate at all.)
-    keep = np.r_[True, pair_key[1:] != pair_key[:-1]] if len(pair_key) else np.zeros(0, bool)
-    pair_key, sc = pair_key[keep], sc[keep]
-    # Then per person, best similarity first.
-    order = np.argsort((pair_key // n) * 4.0 + (2.0 - sc), kind="stable")
-    x, y = pair_key[order] // n, pair_key[order] % n
-    first = np.r_[True, x[1:] != x[:-1]] if len(x) else np.zeros(0, bool)
-    starts = np.flatnonzero(first)
-    rank = np.arange(len(x)) - np.repeat(starts, np.diff(np.r_[starts, len(x)]))
-    sel = rank < int(CANDIDATES_PER_K * k)
-    lo, hi = np.minimum(x[sel], y[sel]), np.maximum(x[sel], y[sel])
-    key = np.unique(lo * n + hi)
+    key = _nominated(givers, takers, approx, n, k, groups)
+    del givers, takers, approx  # (the candidates' arrays: hundreds of MB at 100,000 people, freed before scoring)
     u, v = key // n, key % n
     s_uv = cards.directional(u, v)
     s_vu = cards.directional(v, u)
@@ -171,6 +145,55 @@ def sparse_graph(roster: Roster, fusion: Fusion, ids: np.ndarray, k: int,
     key2 = np.unique(lo * n + hi)
     pos = np.searchsorted(key, key2)
     return ids, key2 // n, key2 % n, w[pos]
+
+
+def _nominated(givers: list[np.ndarray], takers: list[np.ndarray], approx: list[np.ndarray], n: int, k: int,
+               groups: Groups) -> np.ndarray:
+    """Keys lo * n + hi of the pairs to score exactly: each person's CANDIDATES_PER_K * k best nominations by
+    approximate similarity, as either end. (A function of its own so its intermediates are gone when it returns.)"""
+    g = np.concatenate(givers) if givers else np.zeros(0, np.int64)
+    t = np.concatenate(takers) if takers else np.zeros(0, np.int64)
+    a = np.concatenate(approx) if approx else np.zeros(0)
+    givers.clear(), takers.clear(), approx.clear()
+    keep = g != t
+    if groups is not None:  # before the per-person cut: candidates are all people one may meet
+        rule, codes = groups
+        keep &= groups_allow(rule, codes[g], codes[t])
+    g, t, a = g[keep], t[keep], a[keep]
+    # Best approximate candidates per person (as either end), then the union as unordered pairs. (Intermediates are
+    # dropped as soon as they are used: at 100,000 people each of these arrays is about 90 MB.)
+    pair_key = np.concatenate([g * n + t, t * n + g])
+    sc = np.concatenate([a, a])
+    del g, t, a, keep
+    # Several cards can nominate the same partner: keep each partner once, at its best similarity. One
+    # float sort key does it (pair, then similarity descending); similarities lie in [-1, 2].
+    sort_key = pair_key * 4.0
+    sort_key += 2.0 - sc
+    order = np.argsort(sort_key, kind="stable")
+    del sort_key
+    pair_key, sc = pair_key[order], sc[order]
+    del order
+    # (np.r_[True, ...] of an empty array has one element: guard it, a round may have no candidate at all.)
+    keep = np.r_[True, pair_key[1:] != pair_key[:-1]] if len(pair_key) else np.zeros(0, bool)
+    pair_key, sc = pair_key[keep], sc[keep]
+    del keep
+    # Then per person, best similarity first.
+    sort_key = (pair_key // n) * 4.0
+    sort_key += 2.0 - sc
+    del sc
+    order = np.argsort(sort_key, kind="stable")
+    del sort_key
+    pair_key = pair_key[order]
+    del order
+    x, y = pair_key // n, pair_key % n
+    del pair_key
+    first = np.r_[True, x[1:] != x[:-1]] if len(x) else np.zeros(0, bool)
+    starts = np.flatnonzero(first)
+    rank = np.arange(len(x)) - np.repeat(starts, np.diff(np.r_[starts, len(x)]))
+    sel = rank < int(CANDIDATES_PER_K * k)
+    del first, rank
+    lo, hi = np.minimum(x[sel], y[sel]), np.maximum(x[sel], y[sel])
+    return np.unique(lo * n + hi)
 
 
 class PresentCards:
@@ -265,7 +288,21 @@ class PresentCards:
         return np.concatenate(givers), np.concatenate(takers)
 
 
-def ivf_neighbours(query: np.ndarray, base: np.ndarray, c: int, rng: np.random.Generator,
+class Gathered:
+    """Some rows of a matrix, read only where indexed: `Gathered(m, rows)[i] == m[rows[i]]` for ints, arrays and
+    slices, with no copy of the whole selection."""
+
+    def __init__(self, matrix: np.ndarray, rows: np.ndarray):
+        self.matrix, self.rows = matrix, np.asarray(rows, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index) -> np.ndarray:
+        return self.matrix[self.rows[index]]
+
+
+def ivf_neighbours(query: np.ndarray | Gathered, base: np.ndarray | Gathered, c: int, rng: np.random.Generator,
                    probes: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Approximate c nearest base rows (by dot product) of every query row: (query idx, base idx, similarity).
 
