@@ -84,7 +84,8 @@ def home():
                            waiting=waiting,
                            contacts=contacts, sponsors=sponsors_who_scanned(session, attendee),
                            last_seq=last_seq, offers=padded(attendee, CardKind.offer, PHONE_CARD_ITEMS),
-                           needs=padded(attendee, CardKind.need, PHONE_CARD_ITEMS), max_text=MAX_CARD_TEXT, texts=phone_texts(),
+                           needs=padded(attendee, CardKind.need, PHONE_CARD_ITEMS), max_text=MAX_CARD_TEXT,
+                           tags=event_tags(session, attendee), texts=phone_texts(),
                            now_iso=utcnow().isoformat(), shareable=SHAREABLE)
 
 

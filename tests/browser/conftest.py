@@ -198,7 +198,10 @@ def shot():
 
     def save(page, name: str, full_page: bool = True) -> Path:
         path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page, animations="disabled")
+        if hasattr(page, "goto"):
+            page.screenshot(path=str(path), full_page=full_page, animations="disabled")
+        else:  # a locator: that element alone
+            page.screenshot(path=str(path), animations="disabled")
         return path
 
     return save

@@ -84,9 +84,10 @@ def test_the_phone_hears_live_that_it_will_be_paired_in_the_next_round(live_serv
     assert context.errors == []
 
 
-def test_saving_cards_on_the_phone_says_saved(live_server, screen_event, new_context):
+def test_saving_cards_on_the_phone_says_saved(live_server, screen_event, new_context, shot):
     """forms.js posts in the background and fetch follows the redirect, which used to use up the page's "Saved."
-    message before the browser loaded the page itself: the phone saved silently."""
+    message before the browser loaded the page itself: the phone saved silently. The event's topics are chips
+    here as at the kiosk: a tap adds one."""
     ana = api_check_in(live_server, screen_event, screen_event["ana"])
     drain(live_server)
     context = new_context(device=None, viewport=PHONE, is_mobile=True, has_touch=True)
@@ -94,7 +95,19 @@ def test_saving_cards_on_the_phone_says_saved(live_server, screen_event, new_con
     page.goto(ana["personal_url"].replace("https://give.example.org", live_server.url))
     offer = page.locator("textarea[name='offer-0-text']")
     offer.fill("Intros to design leads in Lisbon")
+    design = page.locator(".cards-form input[name='offer-0-tags'][value='Design']")
+    expect(design).not_to_be_checked()
+    # The chip's label, as a thumb hits it.
+    page.locator(".cards-form .tag-chip", has=page.locator("input[name='offer-0-tags'][value='Design']")).tap()
+    expect(design).to_be_checked()
     page.locator(".cards-form button[type=submit]").tap()
     expect(page.locator(".flash", has_text="Saved")).to_be_visible()
     expect(page.locator("textarea[name='offer-0-text']")).to_have_value("Intros to design leads in Lisbon")
+    expect(page.locator(".cards-form input[name='offer-0-tags'][value='Design']")).to_be_checked()
+    shot(page.locator("#cards"), "phone-cards-chips")
+    with live_server.db() as s:
+        from kiosk.models import Attendee
+        offers = [(c.text, sorted(c.tags)) for c in s.get(Attendee, screen_event["ana"]).cards
+                  if c.kind.value == "offer"]
+    assert offers == [("Intros to design leads in Lisbon", ["Design", "Funding"])]  # Funding from registration
     assert context.errors == []

@@ -125,11 +125,24 @@ def test_a_walk_in_checks_in_quickly_and_types_the_cards_on_their_phone(app, kio
     assert phone.get(f"/m/{token}").status_code == 302
     home = phone.get("/me").get_data(as_text=True)
     assert 'id="cards-prompt"' in home and "Write your cards" in home
+    # The event's topics are chips on the phone as at the kiosk (a walk-in typing here picks them here), none ticked.
+    chips = re.findall(r'<input type="checkbox" name="(offer|need)-0-tags" value="([^"]+)"\s*([a-z]*)>', home)
+    assert sorted((kind, tag) for kind, tag, _ in chips) == sorted(
+        (kind, tag) for kind in ("offer", "need") for tag in ("Funding", "Design", "Software"))
+    assert all(ticked == "" for _, _, ticked in chips)
     saved = phone.post("/me/cards", data={**card_form("offer", [("I review pitch decks and term sheets", ["Funding"])]),
                                           **card_form("need", [("A designer for our landing page", ["Design"])]),
                                           "csrf_token": csrf_from(home)})
     assert saved.status_code == 302
-    assert 'id="cards-prompt"' not in phone.get("/me").get_data(as_text=True)
+    again = phone.get("/me").get_data(as_text=True)
+    assert 'id="cards-prompt"' not in again
+    assert re.search(r'name="offer-0-tags" value="Funding"\s*checked', again)
+    assert re.search(r'name="need-0-tags" value="Design"\s*checked', again)
+    assert not re.search(r'name="offer-0-tags" value="Design"\s*checked', again)
+    with app.app_context():
+        cards = {c.kind.value: (c.text, c.tags) for c in db.session.get(Attendee, zaneta_id).cards}
+    assert cards == {"offer": ("I review pitch decks and term sheets", ["Funding"]),
+                     "need": ("A designer for our landing page", ["Design"])}
     # Like a kiosk edit: the matcher hears of it and finds Ben (who offers design, looks for term-sheet feedback);
     # with empty cards at check-in there was nobody to match her with.
     matches = wait_for_matches(app, zaneta_id)
