@@ -33,7 +33,8 @@ Groups = tuple[str, np.ndarray] | None
 
 def block_scores(roster: Roster, fusion: Fusion, kind: str, target: str, slots: np.ndarray, index_of: np.ndarray,
                  n: int) -> np.ndarray:
-    """Dense s(i -> j) among the given people: kind rows of i against target rows of j, max over card pairs."""
+    """Dense s(i -> j) among the given people: kind rows of i against target rows of j, max over card pairs of
+    the uncapped evidence (rounds weigh pairs by it, as suggestions rank by it: capped, strong pairs all tied)."""
     src, dst = roster.stores[kind], roster.stores[target]
     src_rows = np.array(sorted(r for s in slots.tolist() for r in roster.rows[int(roster.ids[s])][kind]),
                         dtype=np.int64)
@@ -51,7 +52,7 @@ def block_scores(roster: Roster, fusion: Fusion, kind: str, target: str, slots: 
         for j, row in enumerate(block.tolist()):
             lex = roster.lexical.row_scores(kind, row, target, size)[dst_rows]
             tags = dst.tag_scores(src.cards[row].tag_keys, size)[dst_rows]
-            sims = fusion.similarity(cos[:, j] if roster.has_vectors else 0.0, lex, tags)
+            sims = fusion.evidence(cos[:, j] if roster.has_vectors else 0.0, lex, tags)
             line = np.zeros(n + 1)
             np.maximum.at(line, dst_owner, sims)
             i = index_of[src.owner[row]]
@@ -225,7 +226,8 @@ class PresentCards:
         return self.index_of[self._roster.stores[kind].owner[rows]]
 
     def directional(self, givers: np.ndarray, takers: np.ndarray) -> np.ndarray:
-        """Exact s(giver -> taker) for arrays of round indices: best offer/need card pair, as in suggest."""
+        """Exact s(giver -> taker) for arrays of round indices: best offer/need card pair's uncapped evidence, as
+        suggest ranks by."""
         out = np.zeros(len(givers), dtype=np.float64)
         for start in range(0, len(givers), PERSON_PAIR_CHUNK):
             sl = slice(start, start + PERSON_PAIR_CHUNK)
@@ -255,7 +257,7 @@ class PresentCards:
                 cos[sl] = np.einsum("ij,ij->i", offers[o_rows[sl]], needs[n_rows[sl]])
         else:
             cos = 0.0
-        np.maximum.at(out, pair, self._fusion.similarity(cos, lex, tags))
+        np.maximum.at(out, pair, self._fusion.evidence(cos, lex, tags))
         return out
 
     def rare_pairs(self, max_df: int) -> tuple[np.ndarray, np.ndarray]:

@@ -192,12 +192,9 @@ class MatchEngine:
 
     # -- scoring -----------------------------------------------------------------------------------------------
 
-    def _directional(self, pid: int, giving: bool) -> np.ndarray:
-        """s(pid -> x) for every slot when giving, else s(x -> pid), in [0, 1]: the best of the card pairs."""
-        return np.minimum(self._evidence(pid, giving), 1.0)
-
     def _evidence(self, pid: int, giving: bool) -> np.ndarray:
-        """Like `_directional`, but uncapped: the best card pair's calibrated evidence (what ranking uses)."""
+        """s(pid -> x) for every slot when giving, else s(x -> pid): the best card pair's calibrated evidence,
+        uncapped (what suggestions rank and rounds weigh by)."""
         return self._scan(pid, giving, coarse=False)[0]
 
     def _scan(self, pid: int, giving: bool, coarse: bool) -> tuple[np.ndarray, "_Scan | None"]:
@@ -383,7 +380,7 @@ class MatchEngine:
                     exclude_previous: bool = True) -> Graph:
         """The sparse k-nearest graph of a round: (ids, u, v, weight) with u < v indexing ids.
 
-        Each person keeps their k best partners by reciprocal score (an edge is kept if either end chose it);
+        Each person keeps their k best partners by reciprocal evidence (an edge is kept if either end chose it);
         declined and met pairs, pairs the group rule forbids and, with exclude_previous, pairs from earlier rounds
         are left out. Pairs only suggested live stay in: they may meet in a round.
         """
@@ -398,7 +395,8 @@ class MatchEngine:
                      groups=groups)
 
     def pair_round(self, seed: int = 0, present: Iterable[int] | None = None, k: int = 10) -> RoundResult:
-        """Pair everyone present at once, maximizing total reciprocal score; no pair repeats across rounds."""
+        """Pair everyone present at once, maximizing the total reciprocal evidence (uncapped, as suggestions rank);
+        no pair repeats across rounds."""
         ids, u, v, w = self.round_graph(present, k)
         n = len(ids)
         mate = rounds.max_weight_pairs(n, u, v, w, seed=seed) if n else np.zeros(0, dtype=np.int64)
@@ -431,7 +429,7 @@ class MatchEngine:
                 trio_extra = None
         # Weights of pairs from the graph are known; only leftover and trio pairs are scored again.
         known = {(int(ids[i]), int(ids[j])): float(x) for i, j, x in zip(u.tolist(), v.tolist(), w.tolist())}
-        total = sum(known[(g[x], g[y])] if (g[x], g[y]) in known else self.score(g[x], g[y])
+        total = sum(known[(g[x], g[y])] if (g[x], g[y]) in known else self._pair_evidence(g[x], g[y])
                     for g in groups for x in range(len(g)) for y in range(x + 1, len(g)))
         # Remember this round's pairs so later rounds (and suggestions) do not offer them again; a pair suggested
         # live becomes a round pair, a declined or met one could not be here.
@@ -503,10 +501,18 @@ class MatchEngine:
                     break
         return pairs
 
+    def _pair_evidence(self, a: int, b: int) -> float:
+        """Reciprocal uncapped evidence of a and b (a round's weight for the pair; `score` is its capped display)."""
+        sims_ab, _, _ = self._card_matrix(a, b)
+        sims_ba, _, _ = self._card_matrix(b, a)
+        ab = float(sims_ab.max()) if sims_ab.size else 0.0
+        ba = float(sims_ba.max()) if sims_ba.size else 0.0
+        return round(float(reciprocal(ab, ba)), 6)
+
     def _best_group_for(self, pid: int, groups: list[tuple[int, ...]]) -> int | None:
         """Index of the pair that gains most by taking pid as a third (every new pair one a round may use)."""
-        fwd = self._directional(pid, giving=True)
-        bwd = self._directional(pid, giving=False)
+        fwd = self._evidence(pid, giving=True)
+        bwd = self._evidence(pid, giving=False)
         with_pid = reciprocal(fwd, bwd)
         best, best_gain = None, -1.0
         for i, g in enumerate(groups):

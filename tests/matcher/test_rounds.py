@@ -121,3 +121,36 @@ def test_a_large_lexical_round_without_any_candidate_pair_does_not_crash(lexical
     result = lexical_engine.pair_round(seed=1)
     placed = [p for g in result.groups for p in g] + list(result.unpaired)
     assert sorted(placed) == list(range(n))
+
+
+def test_rounds_weigh_pairs_by_uncapped_evidence(lexical_engine):
+    """Capped at 1.0, strong pairs tie and the round picks among them by chance; weighed by evidence (as suggestions
+    rank), it takes the pairing whose matches are strongest. An event where the two objectives disagree:"""
+    vocab = ["kubernetes", "helm", "grants", "funding", "design", "logos", "python", "airflow"]
+    for seed in range(50):
+        rng = np.random.default_rng(seed)
+        engine = MatchEngine(lexical_engine.encoder)
+        n = 10
+        for pid in range(n):
+            offer = " ".join(rng.choice(vocab, size=3, replace=False))
+            need = " ".join(rng.choice(vocab, size=3, replace=False))
+            engine.upsert(person(pid, [offer], [need], tags=[str(rng.choice(vocab[:3]))]))
+        capped, uncapped = nx.Graph(), nx.Graph()
+        for a in range(n):
+            for b in range(a + 1, n):
+                match = engine.explain(a, b)
+                capped.add_edge(a, b, weight=match.score)
+                uncapped.add_edge(a, b, weight=match.evidence)
+
+        def evidence_of(pairs):
+            return sum(uncapped[a][b]["weight"] for a, b in pairs)
+
+        best = evidence_of(nx.max_weight_matching(uncapped))
+        if evidence_of(nx.max_weight_matching(capped)) < best - 1e-6:
+            break
+    else:
+        pytest.fail("no event where capping changes the best round")
+    result = engine.pair_round(seed=0)
+    assert all(len(g) == 2 for g in result.groups) and len(result.groups) == n // 2
+    assert evidence_of(result.groups) == pytest.approx(best, abs=1e-5)
+    assert result.total_weight == pytest.approx(best, abs=1e-5)
