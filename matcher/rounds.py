@@ -151,8 +151,8 @@ def _double_cover(n: int, lo: np.ndarray, hi: np.ndarray, w: np.ndarray) -> tupl
     heaviest; all costs are positive (the solver treats a stored 0 as an edge, but keeping them positive avoids
     relying on it)."""
     scale = LP_STEPS / float(w.max())
-    if np.array_equal(w, np.round(w)) and float(w.max()) <= LP_STEPS:
-        scale = 1.0  # whole numbers already (as in the benchmark): solve them as they are
+    if np.array_equal(w, np.round(w)) and float(w.max()) <= 16 * LP_STEPS:
+        scale = 1.0  # whole numbers already (as in the benchmark): solved as they are, so the bound is exact
     wq = np.round(w * scale)
     slack = float(np.abs(w * scale - wq).max())  # at most 1/2 a step per matched edge
     w = wq

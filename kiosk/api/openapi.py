@@ -136,7 +136,9 @@ def openapi_document() -> dict:
             "email": {"type": ["string", "null"], "description": "organizers only"},
             "phone": {"type": ["string", "null"], "description": "organizers only"},
             "website": {"type": ["string", "null"], "description": "organizers only"},
-            "ticket_ref": {"type": ["string", "null"], "description": "organizers only"}}},
+            "ticket_ref": {"type": ["string", "null"], "description": "organizers only"},
+            "group": {"type": ["string", "null"], "description": "organizers only: the attendee's group (who may "
+                      "meet whom follows the event's rule), null for none"}}},
         "AttendeeEnvelope": {"type": "object", "properties": {"attendee": _ref("Attendee")}},
         "Grant": {"type": "object", "description": "A person chosen at a kiosk, and the grant to serve them.",
                   "properties": {"attendee": _ref("Attendee"), "grant": {"type": "string"}}},
@@ -215,7 +217,10 @@ def openapi_document() -> dict:
                              "first_name": {"type": "string"}, "last_name": {"type": "string"},
                              "company": {"type": "string"}, "title": {"type": "string"},
                              "pronouns": {"type": "string"}, "consent_screen": {"type": "boolean"},
-                             "consent_share": {"type": "array", "items": {"type": "string"}}}},
+                             "consent_share": {"type": "array", "items": {"type": "string"}},
+                             "group": {"type": ["string", "null"],
+                                       "description": "organizers only: one of the event's group labels; empty or "
+                                                      "null for none"}}},
                          op_id="updateAttendee")},
         "/api/events/{slug}/attendees/{attendee_id}/cards": {"put": _op(
             "Replace the offer and/or need cards", {"200": _json(_ref("AttendeeEnvelope"), "Updated")},

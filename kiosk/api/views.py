@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..attendees.serialize import for_api, for_lookup
-from ..attendees.service import update_attendee
+from ..attendees.service import set_group, update_attendee
 from ..cards.service import update_cards
 from .. import idempotency
 from ..checkin import service as checkin
@@ -290,12 +290,14 @@ def attendee_update(slug: str, attendee_id: int):
     data = _body()
     allowed = {"first_name", "last_name", "company", "title", "pronouns", "consent_screen", "consent_share"}
     if g.api_actor.organizer is not None:
-        allowed |= {"email", "phone", "website", "ticket_ref", "ticket_type"}
+        allowed |= {"email", "phone", "website", "ticket_ref", "ticket_type", "group"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValidationFailed(f"These fields cannot be changed here: {', '.join(unknown)}.",
                                details={k: "not allowed" for k in unknown})
     _check_types(data)
+    if "group" in data:  # one of the event's groups by label (a kiosk never sets it: the kiosk never asks)
+        set_group(db.session, event, person, (data.pop("group") or "").strip())
     update_attendee(db.session, person, **data)
     return {"attendee": for_api(person, g.api_actor.can_see_contact_details())}, 200
 

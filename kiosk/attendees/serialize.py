@@ -34,5 +34,6 @@ def for_api(attendee: Attendee, full: bool) -> dict:
             "consent_screen": attendee.consent_screen, "consent_share": list(attendee.consent_share or []),
             **cards_payload(attendee)}
     if full:
-        body.update(email=attendee.email, phone=attendee.phone, website=attendee.website, ticket_ref=attendee.ticket_ref)
+        body.update(email=attendee.email, phone=attendee.phone, website=attendee.website, ticket_ref=attendee.ticket_ref,
+                    group=next((g.label for g in attendee.event.groups if g.id == attendee.group_id), None))
     return body

@@ -305,3 +305,34 @@ def test_a_badge_scanned_through_the_api_is_no_proof(app, api, event_people):
     assert renamed.status_code == 403 and renamed.get_json()["code"] == "proof_needed"
     with app.app_context():
         assert db.session.get(Attendee, ben).first_name == "Ben"
+
+
+def test_organizers_put_attendees_in_groups_through_the_api_and_kiosks_cannot(app, client, auth, api, event_people):
+    from kiosk.events.service import set_groups
+    with app.app_context():
+        s = db.session
+        set_groups(s, s.get(Event, event_people["event_id"]), "Mentors\nMentees")
+        s.commit()
+    url = f"{BASE}/attendees/{event_people['ana']}"
+    auth.login()
+    csrf = {"X-CSRFToken": auth.csrf}
+    put = client.patch(url, json={"group": "mentors"}, headers=csrf)  # labels match case-insensitively
+    assert put.status_code == 200 and put.get_json()["attendee"]["group"] == "Mentors"
+    assert client.get(url).get_json()["attendee"]["group"] == "Mentors"
+    unknown = client.patch(url, json={"group": "Investors"}, headers=csrf)
+    assert unknown.status_code == 422 and "Mentors, Mentees" in unknown.get_json()["message"]
+    wrong_type = client.patch(url, json={"group": 3}, headers=csrf)
+    assert wrong_type.status_code == 422
+    with app.app_context():
+        ana = db.session.get(Attendee, event_people["ana"])
+        assert [g.label for g in ana.event.groups if g.id == ana.group_id] == ["Mentors"]  # nothing changed
+    cleared = client.patch(url, json={"group": None}, headers=csrf)
+    assert cleared.status_code == 200 and cleared.get_json()["attendee"]["group"] is None
+    # A kiosk neither sees nor sets groups (the kiosk never asks who is a mentor).
+    auth.logout()
+    grant = api.choose("Ana García")["grant"]
+    refused = api.send("PATCH", url, {"group": "Mentees"}, headers=api.serving(grant))
+    assert refused.status_code == 422 and "group" in refused.get_json()["message"]
+    assert "group" not in api.get(url, headers=api.serving(grant)).get_json().get("attendee", {})
+    with app.app_context():
+        assert db.session.get(Attendee, event_people["ana"]).group_id is None
