@@ -75,11 +75,15 @@ def destination(target: Path, label: str, now: datetime) -> tuple[Path, bool]:
     """
     target = target.expanduser()
     if target.is_dir():
-        for n in range(1000):
-            path = target / backup_name(label, now, n)
-            if not path.exists():
-                return path, True
-        raise BackupError(f"{target} already has 1,000 backups for this second")
+        # After the newest number this second, never a freed lower one: rotation may have removed the first backups
+        # of this second, and a new one named like them would sort as the oldest and be the next one deleted.
+        stamp = backup_name(label, now)[len(label) + 1:-len(SUFFIX)]
+        taken = [int(m["n"] or 0) for p in target.iterdir()
+                 if (m := _NAME.match(p.name)) and m["label"] == label and m["stamp"] == stamp]
+        n = max(taken) + 1 if taken else 0
+        if n >= 1000:
+            raise BackupError(f"{target} already has 1,000 backups for this second")
+        return target / backup_name(label, now, n), True
     if str(target).endswith(os.sep) or not target.parent.is_dir():
         folder = target if str(target).endswith(os.sep) else target.parent
         raise BackupError(f"There is no folder {folder}: is the USB stick plugged in and mounted? "
