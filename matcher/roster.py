@@ -40,7 +40,7 @@ class CardStore:
             row = self.size
             self.size += 1
             if row >= len(self.owner):
-                self._grow(2 * len(self.owner))
+                self._grow(_grown(len(self.owner), row + 1))
         self.owner[row] = slot
         if vector is not None:
             self.vectors[row] = vector
@@ -85,9 +85,11 @@ class CardStore:
         return out
 
     def reserve(self, rows: int) -> None:
-        """Room for `rows` more cards without growing again (a batch of known size: no doubling's spare half)."""
-        if self.size + rows > len(self.owner):
-            self._grow(self.size + rows)
+        """Room for `rows` more cards (freed rows count) in at most one step: a big batch (the restart) gets exactly
+        its rows, no spare quarter; a check-in grows the store only when it is full, geometrically."""
+        needed = self.size + max(rows - len(self.free), 0)
+        if needed > len(self.owner):
+            self._grow(_grown(len(self.owner), needed))
 
     def _grow(self, cap: int) -> None:
         vectors = np.zeros((cap, self.dim), dtype=np.float32)
@@ -99,6 +101,12 @@ class CardStore:
             self.coarse = coarse
         self.owner = np.concatenate([self.owner, np.full(cap - len(self.owner), -1, dtype=np.int64)])
         self.n_tags = np.concatenate([self.n_tags, np.zeros(cap - len(self.n_tags))])
+
+
+def _grown(capacity: int, needed: int) -> int:
+    """A store's next capacity: at least `needed`, and a quarter more than now (amortized O(1) per card, and at
+    100,000 people a quarter of 230 MB spare rather than doubling's half)."""
+    return max(needed, capacity + capacity // 4, 64)
 
 
 class Roster:
@@ -155,8 +163,10 @@ class Roster:
     def reserve(self, profiles: Iterable[Profile]) -> None:
         """Make room for a batch's cards in one step per kind."""
         profiles = list(profiles)
-        self.stores[OFFER].reserve(sum(len(p.offers) for p in profiles))
-        self.stores[NEED].reserve(sum(len(p.needs) for p in profiles))
+        for kind, cards_of in ((OFFER, lambda p: p.offers), (NEED, lambda p: p.needs)):
+            # An edit frees its old rows before taking new ones: only the growth counts.
+            replaced = sum(len(self.rows[int(p.id)][kind]) for p in profiles if int(p.id) in self.rows)
+            self.stores[kind].reserve(sum(len(cards_of(p)) for p in profiles) - replaced)
 
     @property
     def coarse_ready(self) -> bool:
@@ -177,9 +187,11 @@ class Roster:
         sample = np.concatenate([store.vectors[np.sort(rng.choice(rows, size=int(round(len(rows) * share)),
                                                                   replace=False))] for store, rows in used])
         dims = min(COARSE_DIM, sample.shape[1], len(sample))
-        # Uncentred: the top right singular vectors keep most of each vector's energy, so dot products survive.
-        _, _, vt = np.linalg.svd(sample.astype(np.float64), full_matrices=False)
-        self.projection = np.ascontiguousarray(vt[:dims].T, dtype=np.float32)
+        # Uncentred: the top right singular vectors keep most of each vector's energy, so dot products survive. They
+        # are the top eigenvectors of the Gram matrix (0.07 s; an SVD of the sample took 0.95 s inside a check-in).
+        sample = sample.astype(np.float64)
+        _, vecs = np.linalg.eigh(sample.T @ sample)  # ascending eigenvalues
+        self.projection = np.ascontiguousarray(vecs[:, ::-1][:, :dims], dtype=np.float32)
         for store in self.stores.values():
             store.coarse = store.vectors @ self.projection
 

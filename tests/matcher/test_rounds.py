@@ -54,6 +54,9 @@ def test_matching_is_valid_and_near_exact():
     ({(0, 1): 10, (1, 2): 10, (2, 3): 10, (3, 4): 10, (0, 4): 10, (4, 5): 9}, None),
     # A path where the heaviest edge is not in the optimum (greedy would take (1, 2) alone).
     ({(0, 1): 2, (1, 2): 3, (2, 3): 2}, {(0, 1), (2, 3)}),
+    # Two pairings 0.0008 apart: with the LP's weights rounded to 1/1000 they tied, and nobody was left alone to
+    # repair the choice (seeds 2, 3 and 5 took 1.5; found in review).
+    ({(0, 1): 1.0, (2, 3): 0.5, (1, 2): 0.7504, (0, 3): 0.7504}, {(1, 2), (0, 3)}),
 ])
 def test_odd_cycles_and_paths_reach_the_exact_optimum(weights, expected):
     u, v = np.array([a for a, _ in weights]), np.array([b for _, b in weights])
@@ -62,9 +65,9 @@ def test_odd_cycles_and_paths_reach_the_exact_optimum(weights, expected):
     graph = nx.Graph()
     graph.add_weighted_edges_from(zip(u.tolist(), v.tolist(), w.tolist()))
     exact = sum(graph[a][b]["weight"] for a, b in nx.max_weight_matching(graph))
-    for seed in range(5):
+    for seed in range(8):
         result = matching(n, u, v, w, seed=seed)
-        assert result.weight == exact and result.bound >= exact
+        assert result.weight == pytest.approx(exact, abs=1e-12) and result.bound >= exact
         pairs = {(i, j) for i, j in enumerate(result.mate.tolist()) if j > i}
         if expected is not None:
             assert pairs == expected
