@@ -119,8 +119,7 @@ def sparse_graph(roster: Roster, fusion: Fusion, ids: np.ndarray, k: int,
     givers.append(g_rare)
     takers.append(t_rare)
     approx.append(np.full(len(g_rare), 2.0))  # a shared rare word or tag is always worth an exact look
-    key = _nominated(givers, takers, approx, n, k, groups)
-    del givers, takers, approx  # (the candidates' arrays: hundreds of MB at 100,000 people, freed before scoring)
+    key = _nominated(givers, takers, approx, n, k, groups)  # (empties the lists: their arrays go before scoring)
     u, v = key // n, key % n
     s_uv = cards.directional(u, v)
     s_vu = cards.directional(v, u)

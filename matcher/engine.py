@@ -265,8 +265,12 @@ class MatchEngine:
     def directional_score(self, giver: int, taker: int) -> float:
         """s(giver -> taker): how well giver's offers meet taker's needs, in [0, 1]."""
         self._roster.slot(giver), self._roster.slot(taker)
+        return round(min(self._best_evidence(giver, taker), 1.0), 6)
+
+    def _best_evidence(self, giver: int, taker: int) -> float:
+        """Uncapped s(giver -> taker): the best of giver's offers for taker's needs."""
         sims, _, _ = self._card_matrix(giver, taker)
-        return round(min(float(sims.max()), 1.0), 6) if sims.size else 0.0
+        return float(sims.max()) if sims.size else 0.0
 
     def score(self, a: int, b: int) -> float:
         """Reciprocal score of a and b, in [0, 1]; score(a, b) == score(b, a)."""
@@ -338,15 +342,13 @@ class MatchEngine:
         coarse = self._roster.coarse_ready and self.semantic is not None
         fwd, fwd_scan = self._scan(pid, True, coarse)
         bwd, bwd_scan = self._scan(pid, False, coarse)
-        eligible = self._eligible(pid)
+        slots = np.flatnonzero(self._eligible(pid))
         if coarse:
-            slots = np.flatnonzero(eligible)
             if len(slots) > COARSE_CANDIDATES:
                 rough = reciprocal(fwd[slots], bwd[slots])
                 slots = slots[np.argpartition(-rough, COARSE_CANDIDATES - 1)[:COARSE_CANDIDATES]]
             fwd, bwd = self._rescore(fwd_scan, slots), self._rescore(bwd_scan, slots)
         else:
-            slots = np.flatnonzero(eligible)
             fwd, bwd = fwd[slots], bwd[slots]
         evidence = np.round(reciprocal(fwd, bwd), 6)
         scores = np.round(reciprocal(np.minimum(fwd, 1.0), np.minimum(bwd, 1.0)), 6)
@@ -503,11 +505,7 @@ class MatchEngine:
 
     def _pair_evidence(self, a: int, b: int) -> float:
         """Reciprocal uncapped evidence of a and b (a round's weight for the pair; `score` is its capped display)."""
-        sims_ab, _, _ = self._card_matrix(a, b)
-        sims_ba, _, _ = self._card_matrix(b, a)
-        ab = float(sims_ab.max()) if sims_ab.size else 0.0
-        ba = float(sims_ba.max()) if sims_ba.size else 0.0
-        return round(float(reciprocal(ab, ba)), 6)
+        return round(float(reciprocal(self._best_evidence(a, b), self._best_evidence(b, a))), 6)
 
     def _best_group_for(self, pid: int, groups: list[tuple[int, ...]]) -> int | None:
         """Index of the pair that gains most by taking pid as a third (every new pair one a round may use)."""

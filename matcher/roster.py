@@ -19,7 +19,8 @@ COARSE_SAMPLE = 20_000
 
 
 class CardStore:
-    """Rows of one kind of card: semantic vectors, owner slot, tags; grown by doubling, freed rows reused."""
+    """Rows of one kind of card: semantic vectors (and their projections), owner slot, tags; grown by a quarter,
+    freed rows reused."""
 
     def __init__(self, dim: int):
         self.dim = dim

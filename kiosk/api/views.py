@@ -297,7 +297,7 @@ def attendee_update(slug: str, attendee_id: int):
                                details={k: "not allowed" for k in unknown})
     _check_types(data)
     if "group" in data:  # one of the event's groups by label (a kiosk never sets it: the kiosk never asks)
-        set_group(db.session, event, person, (data.pop("group") or "").strip())
+        set_group(db.session, event, person, data.pop("group") or "")
     update_attendee(db.session, person, **data)
     return {"attendee": for_api(person, g.api_actor.can_see_contact_details())}, 200
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..cards.service import cards_payload
 from ..models import Attendee
+from .service import group_label
 
 
 def for_lookup(attendee: Attendee) -> dict:
@@ -35,5 +36,5 @@ def for_api(attendee: Attendee, full: bool) -> dict:
             **cards_payload(attendee)}
     if full:
         body.update(email=attendee.email, phone=attendee.phone, website=attendee.website, ticket_ref=attendee.ticket_ref,
-                    group=next((g.label for g in attendee.event.groups if g.id == attendee.group_id), None))
+                    group=group_label(attendee.event, attendee) or None)
     return body
